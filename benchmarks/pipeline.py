@@ -39,7 +39,6 @@ from repose_tf.data.pipeline import make_dataset  # noqa: E402
 from repose_tf.skeleton import LSP14  # noqa: E402
 from repose_tf.train.loss import total_loss  # noqa: E402
 
-
 # make_dataset options compared: the default and each optimisation switched off.
 CONFIGURATIONS = {
     "default": {},

@@ -9,7 +9,14 @@ Attributes are imported lazily so light commands (``repose score``) do not pay f
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# TensorFlow's x86 wheels switch their oneDNN kernels on only for some Intel CPUs.  On the
+# others (AMD EPYC here, many cloud VMs) the stock CPU convolutions train RePose about half as
+# fast: docs/performance.md.  The user's own setting wins; it takes effect only when this
+# package is imported before TensorFlow (the ``repose`` command always is).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 

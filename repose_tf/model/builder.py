@@ -47,7 +47,10 @@ def sequential_blocks(cfg: RePoseConfig) -> int:
     """
     c, k, w = cfg.keypoint_width, cfg.num_keypoints, cfg.width
     sk = cfg.skeleton
-    block = lambda cin, cout, ks: ks * ks * cin * cout + 3 * cout  # conv + bias + BN gamma/beta
+
+    def block(cin: int, cout: int, ks: int) -> int:
+        return ks * ks * cin * cout + 3 * cout  # conv + bias + BN gamma/beta
+
     updates = cfg.update_passes * sum(
         block((1 + len(sk.neighbours(i))) * c, c, 1) + cfg.update_blocks * block(c, c, 3) for i in range(k))
     ends = block(k * c, w, 1) + block(w, k * c, 1)
@@ -142,7 +145,7 @@ def build_model(config: str | RePoseConfig = "repose") -> keras.Model:
     ``refine_16`` ... ``refine_128``); ``refine_<n>`` of the last stage is the final prediction.
     """
     cfg = get_config(config)
-    n, k = cfg.input_size, cfg.num_keypoints
+    n = cfg.input_size
     image = keras.Input((n, n, 3), name="image")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(image)
     outputs: dict[str, keras.KerasTensor] = {}

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from repose_tf.config import RePoseConfig, get_config
 

@@ -18,9 +18,9 @@ _PACKAGE = "repose"
 class ConvBlock(keras.layers.Layer):
     """The paper's convolutional block: Conv2D -> ReLU -> BatchNorm; ``(K,S,F)_u`` without BatchNorm.
 
-    Input (B, H, W, C) -> output (B, ceil(H/S), ceil(W/S), F).  ``use_bn=False`` with
-    ``activation=False`` gives the plain linear convolution that ends each heatmap head
-    (p = (3,1,K)_u outputs raw heatmap values; see ``docs/architecture.md``).
+    Input (B, H, W, C) -> output (B, ceil(H/S), ceil(W/S), F).  ``use_bn=False`` is
+    ``(K,S,F)_u``: Conv2D -> ReLU, the p blocks that output heatmaps (so heatmaps are
+    non-negative, like their Gaussian targets; ``docs/architecture.md``, reading 6).
 
     Example:
         >>> ConvBlock(64, 3)(keras.ops.zeros((1, 16, 16, 8))).shape
@@ -28,10 +28,10 @@ class ConvBlock(keras.layers.Layer):
     """
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, use_bn: bool = True,
-                 activation: bool = True, **kwargs: Any) -> None:
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
-        self.use_bn, self.activation = use_bn, activation
+        self.use_bn = use_bn
         self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
                                         dtype=self.dtype_policy, name="conv")
         self.bn = (keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn")
@@ -43,9 +43,7 @@ class ConvBlock(keras.layers.Layer):
             self.bn.build(self.conv.compute_output_shape(input_shape))
 
     def call(self, x: Any, training: bool | None = None) -> Any:
-        x = self.conv(x)
-        if self.activation:
-            x = ops.relu(x)
+        x = ops.relu(self.conv(x))
         if self.bn is not None:
             x = self.bn(x, training=training)
         return x
@@ -55,7 +53,7 @@ class ConvBlock(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "use_bn": self.use_bn, "activation": self.activation}
+                "strides": self.strides, "use_bn": self.use_bn}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

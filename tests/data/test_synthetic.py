@@ -12,11 +12,25 @@ import tensorflow as tf
 from PIL import Image
 
 from repose_tf.data.records import parse, serialize
-from repose_tf.data.synthetic import generate_people, render_person, render_scene, synthetic_record
-from repose_tf.data.synthetic import background, body
+from repose_tf.data.synthetic import (
+    background,
+    body,
+    generate_people,
+    render_person,
+    render_scene,
+    synthetic_record,
+)
 from repose_tf.data.synthetic.raster import Canvas, Capsule, Ellipse, Light
 from repose_tf.data.synthetic.scene import (
-    BACKGROUND, JOINT_PARTS, OCCLUDER, PARTS, VOLUME_DEPTH_TOLERANCE, VOLUME_PARTS, joint_visibility, sample_camera)
+    BACKGROUND,
+    JOINT_PARTS,
+    OCCLUDER,
+    PARTS,
+    VOLUME_DEPTH_TOLERANCE,
+    VOLUME_PARTS,
+    joint_visibility,
+    sample_camera,
+)
 from repose_tf.skeleton import LSP14
 
 SIZE = 192

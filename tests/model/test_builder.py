@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
-import keras
 
 from repose_tf import build_model, get_config, output_names
 from repose_tf.model.layers import KinematicUpdate

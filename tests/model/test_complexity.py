@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
 import keras
+import tensorflow as tf
 
 from repose_tf import build_model
 from repose_tf.config import PAPER_COMPLEXITY
-from repose_tf.model.complexity import graph_conv_flops, model_graph, profile, trainable_params
+from repose_tf.model.complexity import (
+    graph_conv_flops,
+    model_graph,
+    profile,
+    trainable_params,
+)
 
 
 def _profiler_conv_flops(graph: tf.Graph) -> int:

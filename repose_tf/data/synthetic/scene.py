@@ -58,9 +58,24 @@ from PIL import Image
 from repose_tf.data.synthetic.background import cluttered_background, plain_background
 from repose_tf.data.synthetic.body import Pose, rotation, sample_pose
 from repose_tf.data.synthetic.clutter import maybe_stripes, paint_distractors
-from repose_tf.data.synthetic.palette import palette_colour, sample_light, scene_colour, skin_tone
+from repose_tf.data.synthetic.palette import (
+    palette_colour,
+    sample_light,
+    scene_colour,
+    skin_tone,
+)
 from repose_tf.data.synthetic.raster import (
-    Canvas, Capsule, Ellipse, Intersection, Light, Pattern, Polygon, Shape, convex_hull, stripes)
+    Canvas,
+    Capsule,
+    Ellipse,
+    Intersection,
+    Light,
+    Pattern,
+    Polygon,
+    Shape,
+    convex_hull,
+    stripes,
+)
 from repose_tf.skeleton import LSP14
 
 BACKGROUND = -1
