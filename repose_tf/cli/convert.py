@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repose_tf.cli import UserError
+from repose_tf.cli._args import positive_int
 from repose_tf.data.convert import InputError
 from repose_tf.data.convert.images import StorageOptions
 from repose_tf.data.shards import DEFAULT_RECORDS_PER_SHARD, write_shards
@@ -30,30 +31,21 @@ if TYPE_CHECKING:
     from repose_tf.data.convert.common import ConvertOptions
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output folder of the shards and sidecars")
-    p.add_argument("--records-per-shard", type=_positive_int, default=DEFAULT_RECORDS_PER_SHARD,
+    p.add_argument("--records-per-shard", type=positive_int, default=DEFAULT_RECORDS_PER_SHARD,
                    metavar="N", help=f"records per shard (default {DEFAULT_RECORDS_PER_SHARD})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _add_benchmark_options(p: argparse.ArgumentParser) -> None:
     _add_output_options(p)
-    p.add_argument("--limit", type=_positive_int, metavar="N",
+    p.add_argument("--limit", type=positive_int, metavar="N",
                    help="convert only the first N images of each split")
     p.add_argument("--strict", action="store_true",
                    help="stop at the first bad person or image instead of skipping it")
-    p.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                    help="threads decoding and encoding images (default: the number of cores)")
     defaults = StorageOptions()
     p.add_argument("--crop-margin", type=float, default=defaults.crop_margin, metavar="M",
@@ -98,12 +90,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mpii.set_defaults(func=run_mpii)
 
     syn = sub.add_parser("synthetic", help="synthetic people (repose_tf.data.synthetic)")
-    syn.add_argument("--count", required=True, type=_positive_int, help="number of people")
+    syn.add_argument("--count", required=True, type=positive_int, help="number of people")
     syn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    syn.add_argument("--image-size", type=_positive_int, default=192, metavar="PX",
+    syn.add_argument("--image-size", type=positive_int, default=192, metavar="PX",
                      help="side of the square images (default 192)")
     syn.add_argument("--split", default="train", help="split name (default train)")
-    syn.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, metavar="N",
+    syn.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="N",
                      help="processes rendering people (default: the number of cores)")
     _add_output_options(syn)
     syn.set_defaults(func=run_synthetic)

@@ -43,6 +43,17 @@ LSP_NUM_IMAGES = 2000
 LSP_TEST = slice(1000, 2000)  # images im1001 ... im2000
 LSP_TEST_SIZE = LSP_TEST.stop - LSP_TEST.start
 
+# The paper's RePose rows (Table 1: LSP, PCK@0.2; Table 2: MPII, PCKh@0.5), by benchmark: the title
+# and the row, in the columns of format_part_table.
+PAPER_RESULTS: dict[str, tuple[str, dict[str, float]]] = {
+    "lsp": ("Table 1: LSP, PCK@0.2",
+            {"Head": 97.75, "Shoulder": 92.9, "Elbow": 88.5, "Wrist": 86.3, "Hip": 91.19, "Knee": 93.0,
+             "Ankle": 92.0, "Mean": 91.66}),
+    "mpii": ("Table 2: MPII, PCKh@0.5",
+             {"Head": 97.65, "Shoulder": 96.39, "Elbow": 91.0, "Wrist": 85.2, "Hip": 92.95, "Knee": 86.4,
+              "Ankle": 82.5, "Mean": 90.29}),
+}
+
 # MPII table columns: LSP's parts on MPII's names, except that MPII's "Head" is head top alone.
 MPII_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (("Head", ("head_top",)),) + tuple(p for p in LSP14.parts if p[0] != "Head"))

@@ -1,0 +1,69 @@
+"""``repose evaluate``: PCK / PCKh of a trained network on person TFRecords.
+
+    repose evaluate --model runs/tiny --data 'tfrecords/synthetic-val-*.tfrecord' --flip --json eval/tiny.json
+    repose evaluate --model savedmodel/repose --data 'tfrecords/lsp-test-*.tfrecord' --plots eval/plots
+    repose score --benchmark lsp --gt lsp/joints.mat --pred eval/predictions-lsp.npy
+
+``--model`` is a run directory or checkpoint, a ``.keras`` file or an exported SavedModel.  The
+table has the layout of the paper's Tables 1-2, one row per dataset of the records: PCK@0.2 with
+torso normalisation (LSP, LSPET, synthetic) or PCKh@0.5 (MPII records with head boxes).  The
+predictions (0-based pixels of the original images, benchmark joint order) are saved as
+``<predictions dir>/predictions-<dataset>.npy``, which ``repose score`` reads.  Semantics:
+:mod:`repose_tf.eval.evaluate`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from repose_tf.cli import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    # No TensorFlow import here: building the parser stays light; names are checked by the library.
+    p = subparsers.add_parser(
+        "evaluate", help="PCK@0.2 / PCKh@0.5 of a trained network on TFRecords",
+        description="Predict every record (deterministic person crop, optional flip test, sub-pixel decoding), "
+                    "map the keypoints back to the original images, print the per-part table and save the "
+                    "predictions in the format repose score reads.")
+    p.add_argument("--model", required=True, type=Path,
+                   help="run directory / checkpoint directory, .keras file, or SavedModel directory")
+    p.add_argument("--data", required=True, action="append", metavar="PATTERN",
+                   help="TFRecords of person records, repeatable")
+    p.add_argument("--flip", action="store_true", help="average with the prediction on the mirrored crop")
+    p.add_argument("--decode", default="dark",
+                   help="heatmap decoding: dark (default), quarter (quarter offset) or argmax")
+    p.add_argument("--metric", default="auto",
+                   help="auto (default): PCKh@0.5 for MPII records with head boxes, PCK@0.2 otherwise")
+    p.add_argument("--batch", type=int, default=32, help="crops per forward pass (default 32)")
+    p.add_argument("--limit", type=int, metavar="N", help="evaluate the first N records only")
+    p.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
+    p.add_argument("--predictions", type=Path, metavar="DIR",
+                   help="where predictions-<dataset>.npy go (default: beside --json, else the current directory)")
+    p.add_argument("--plots", type=Path, metavar="DIR", help="write PCK curves and overlays there")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import tensorflow as tf
+
+    from repose_tf.eval.evaluate import evaluate, format_scores
+
+    if args.batch < 1 or (args.limit is not None and args.limit < 1):
+        raise UserError("--batch and --limit must be >= 1")
+    predictions = args.predictions or (args.json.parent if args.json else Path("."))
+    try:
+        result = evaluate(args.model, args.data, flip=args.flip, decode=args.decode, metric=args.metric,
+                          batch_size=args.batch, limit=args.limit, json_path=args.json, predictions_dir=predictions,
+                          plots_dir=args.plots, progress=not args.no_progress)
+    except tf.errors.OpError as e:
+        raise UserError(f"evaluation failed: {' '.join(e.message.split())[:500]}") from None
+    flip = ", flip test" if args.flip else ""
+    print(f"{result.report['model']} on {len(result.predictions)} records, {args.decode} decoding{flip}")
+    print(format_scores(result.scores, markdown=args.markdown))
+    for name, path in result.files.items():
+        print(f"wrote {path}" if not name.startswith("plot-") else f"plot {path}")
+    return 0

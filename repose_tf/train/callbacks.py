@@ -1,0 +1,195 @@
+"""Keras callbacks of a training run, counted in optimizer steps.
+
+A run is ``fit`` over "epochs" of ``checkpoint_every`` steps each, so that Keras' per-epoch
+machinery (CSVLogger, TensorBoard) writes one row per checkpoint.  In the order
+:func:`repose_tf.train.fit.fit` installs them:
+
+* :class:`NaNGuard`: stops at the first non-finite loss and remembers where.
+* :class:`StopAtStep`: ends the run at exactly the last step, even mid-"epoch".
+* :class:`StepLogs`: adds ``step`` and ``learning_rate`` to every epoch's logs.
+* :class:`ValidationPCK`: every ``every`` steps, PCK of the current weights on validation
+  records (:mod:`repose_tf.eval.evaluate`), as ``val_pck`` (NaN in the rows without it, so
+  the CSV keeps one column).
+* :class:`Checkpointer`: the atomic checkpoint of :class:`~repose_tf.train.checkpoints.CheckpointWriter`,
+  skipped once the loss is not finite so that the last good checkpoint stays ``latest``.
+* Keras' ``CSVLogger`` and ``TensorBoard`` (chief only), then :class:`ProgressBar`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from repose_tf.config import RePoseConfig
+from repose_tf.train.checkpoints import CheckpointWriter
+
+
+def current_step(model: keras.Model) -> int:
+    return int(model.optimizer.iterations.numpy())
+
+
+def current_learning_rate(model: keras.Model) -> float:
+    """The learning rate the optimizer applies at its current step."""
+    optimizer = model.optimizer
+    rate = optimizer.learning_rate  # a scheduled rate reads as the value at the current step
+    return float(rate.numpy() if hasattr(rate, "numpy") else rate)
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stop training at the first NaN/inf loss or weight; ``tripped`` then says what and where.
+
+    The loss is checked after every step.  Non-finite weights do not always show in the loss:
+    a ReLU can map NaN to 0 (oneDNN's does), so a network whose weights are NaN may still report
+    a finite loss.  :class:`Checkpointer` therefore calls :meth:`check_weights` before writing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tripped: str | None = None
+
+    def trip(self, what: str) -> None:
+        if self.tripped is None:
+            self.tripped = what
+        self.model.stop_training = True
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.trip(f"the loss became {float(loss)} at step {current_step(self.model)}")
+
+    def check_weights(self) -> bool:
+        """True if every weight is finite; otherwise trip and return False."""
+        bad = [v.path for v in self.model.trainable_variables if not np.isfinite(v.numpy()).all()]
+        if bad:
+            self.trip(f"{len(bad)} weight tensor(s) became non-finite by step {current_step(self.model)} "
+                      f"(first: {bad[0]})")
+        return not bad
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stop once the optimizer has taken ``steps`` steps."""
+
+    def __init__(self, steps: int) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if current_step(self.model) >= self.steps:
+            self.model.stop_training = True
+
+
+class StepLogs(keras.callbacks.Callback):
+    """Put the optimizer step and the learning rate into the epoch logs (the CSV's x axis)."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None:
+            logs["step"] = current_step(self.model)
+            logs["learning_rate"] = current_learning_rate(self.model)
+
+
+class ValidationPCK(keras.callbacks.Callback):
+    """PCK of the current weights on validation records, every ``every`` steps (and at the end).
+
+    Args:
+      config: the network's config.
+      data: TFRecord pattern(s) of the validation records.
+      every: steps between two evaluations; an evaluation happens at the first epoch end at or
+        past each multiple, and at the last step.
+      last_step: the run's final step.
+      limit: evaluate the first ``limit`` records only.
+      batch_size: crops per forward pass.
+    """
+
+    def __init__(self, config: RePoseConfig, data: str | Sequence[str], every: int, last_step: int,
+                 limit: int | None = None, batch_size: int = 32) -> None:
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"the PCK interval must be >= 1 step, got {every}")
+        self.config = config
+        self.data = data
+        self.every = every
+        self.last_step = last_step
+        self.limit = limit
+        self.batch_size = batch_size
+        self._predictor = None
+        self._next = None
+        self.last: dict[str, float] = {}
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        from repose_tf.eval.evaluate import predictor_from_model
+
+        self._predictor = predictor_from_model(self.model, self.config, "training")
+        self._next = (current_step(self.model) // self.every + 1) * self.every
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        from repose_tf.eval.evaluate import predict, score
+
+        logs = logs if logs is not None else {}
+        step = current_step(self.model)
+        logs["val_pck"] = float("nan")
+        if step < min(self._next, self.last_step) or not math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        self._next = (step // self.every + 1) * self.every
+        predictions = predict(self._predictor, self.data, batch_size=self.batch_size, limit=self.limit, progress=False)
+        scores = score(predictions, self.config.skeleton)
+        means = [s.parts["Mean"] for s in scores.values()]
+        logs["val_pck"] = float(np.nanmean(means))
+        self.last = {name: s.parts["Mean"] for name, s in scores.items()}
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Write a checkpoint at every epoch end (every ``checkpoint_every`` steps) while the loss is finite."""
+
+    def __init__(self, writer: CheckpointWriter, guard: NaNGuard) -> None:
+        super().__init__()
+        self.writer = writer
+        self.guard = guard
+        self.last_saved: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        loss = float(logs.get("loss", float("nan")))
+        if self.guard.tripped is not None or not math.isfinite(loss) or not self.guard.check_weights():
+            return
+        step = current_step(self.model)
+        state = {"learning_rate": current_learning_rate(self.model), "loss": loss}
+        if math.isfinite(float(logs.get("val_pck", float("nan")))):
+            state["val_pck"] = float(logs["val_pck"])
+        self.writer.save(step, self.model, self.model.optimizer, state)
+        self.last_saved = step
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar over the whole run (not per epoch): step, ETA, loss, learning rate, last val_pck."""
+
+    def __init__(self, total_steps: int, enabled: bool = True) -> None:
+        super().__init__()
+        self.total_steps = total_steps
+        self.enabled = enabled
+        self._bar: tqdm | None = None
+        self._postfix: dict[str, str] = {}
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._bar = tqdm(total=self.total_steps, initial=current_step(self.model), desc="train", unit="step",
+                         disable=not self.enabled, dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = current_step(self.model)
+        self._bar.update(step - self._bar.n)
+        if logs and "loss" in logs:
+            self._postfix["loss"] = f"{float(logs['loss']):.3g}"
+            self._postfix["lr"] = f"{current_learning_rate(self.model):.2g}"
+            self._bar.set_postfix(self._postfix, refresh=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get("val_pck", float("nan"))
+        if math.isfinite(float(value)):
+            self._postfix["val_pck"] = f"{float(value):.1f}"
+            self._bar.set_postfix(self._postfix)
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        self._bar.close()

@@ -1,0 +1,402 @@
+"""Training a RePose network with Keras ``compile``/``fit``: the recipe, the data mix, resuming.
+
+    from repose_tf.train import TrainRecipe, fit
+    result = fit("tiny", "tfrecords/synthetic-train-*.tfrecord", "runs/tiny",
+                 val_data="tfrecords/synthetic-val-*.tfrecord", recipe=TrainRecipe(steps=2000, batch_size=32))
+    result.model            # the plain functional network of build_model, float32, trained
+
+The default :class:`TrainRecipe` is the paper's (Sec. 4): Adam, batch 64, learning rate 1e-3,
+5e-4 from step 1M, 1e-6 from 1.3M, 2M steps, on LSP + LSPET + MPII training records
+(:data:`PAPER_DATA`).  A shorter ``steps`` scales the schedule's boundaries.
+
+Loss: eq. (3) on every heatmap output (:mod:`repose_tf.train.loss`); the pipeline's targets are
+mapped to ``{output name: packed heatmaps + mask}``, one Keras loss per output, so the CSV
+history has the total ``loss`` and one ``<output>_loss`` column per output.
+
+Run directory ``out_dir``::
+
+    run.json          config, recipe, data, strategy of the latest start
+    config.json       the network's RePoseConfig
+    checkpoints/      atomic checkpoints with their config (repose_tf.train.checkpoints)
+    history.csv       one row per checkpoint: step, learning_rate, loss, <output>_loss, val_pck
+    tensorboard/      the same as TensorBoard scalars
+    model.keras       the final network (plain functional model, float32), written at the end
+
+Resuming: rerunning the same command continues from the newest checkpoint, at its step, with
+its optimizer state (so at the same learning rate), after checking that the checkpoint holds
+the same network.  The input pipeline is not rewound: it restarts with a seed advanced by the
+step, so the resumed run sees fresh augmentations rather than a replay.  History rows past the
+checkpoint (written between the checkpoint and the interruption) are dropped.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from repose_tf.config import RePoseConfig, get_config
+from repose_tf.data.augment import AugmentConfig
+from repose_tf.data.pipeline import check_records, make_dataset, resolve_files
+from repose_tf.model.builder import build_model, output_names
+from repose_tf.train import callbacks as cb
+from repose_tf.train.checkpoints import (
+    CheckpointWriter,
+    check_same_network,
+    latest_checkpoint,
+    restore,
+)
+from repose_tf.train.loss import PartialMSE, keras_targets
+from repose_tf.train.optimizer import FusedAdam
+from repose_tf.train.schedule import PAPER_STEPS, SCHEDULES, make_schedule
+from repose_tf.train.strategy import (
+    dtype_policy,
+    is_chief,
+    make_strategy,
+    precision_policy,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSource:
+    """TFRecord files of person records and their share of the training mix.
+
+    Attributes:
+      pattern: a glob pattern.
+      weight: sampling weight; when no source has one, the sources are pooled (each record
+        equally likely); otherwise each batch example comes from source i with probability
+        ``weight_i / sum(weights)`` (a missing weight counts as 1).
+    """
+
+    pattern: str
+    weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.weight is not None and not self.weight > 0:
+            raise ValueError(f"data weight of {self.pattern!r} must be positive, got {self.weight}")
+
+    @classmethod
+    def parse(cls, text: str) -> DataSource:
+        """``PATTERN`` or ``PATTERN@WEIGHT``."""
+        pattern, sep, weight = text.rpartition("@")
+        if not sep:
+            return cls(text)
+        try:
+            value = float(weight)
+        except ValueError:
+            raise ValueError(f"{text!r}: the weight after '@' must be a positive number") from None
+        return cls(pattern, value)
+
+
+PAPER_DATA = (DataSource("tfrecords/lsp-train-*.tfrecord"), DataSource("tfrecords/lspet-train-*.tfrecord"),
+              DataSource("tfrecords/mpii-train-*.tfrecord"))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainRecipe:
+    """How to train (defaults: the paper's recipe).
+
+    Attributes:
+      steps: optimizer steps of the run (2M).
+      batch_size: global batch size, split over replicas (64).
+      learning_rate: base rate of Adam (1e-3).
+      schedule: "paper" (piecewise, scaled to ``steps``) or "cosine" (see :mod:`.schedule`).
+      warmup_steps: linear warm-up of the "cosine" schedule.
+      checkpoint_every: steps between checkpoints, history rows and progress logs (1000).
+      keep_checkpoints: newest checkpoints kept (3).
+      pck_every: steps between validation PCKs (10000; 0 = never); rounded up to a checkpoint.
+      val_limit: validation records used for the PCK (None = all).
+      shuffle_buffer: serialized records in the shuffle buffer.
+      seed: seed of the initial weights and of the data stream.
+      mixed_precision: float16 (GPU) / bfloat16 (TPU, CPU) compute.
+      jit_compile: XLA-compile the training step.
+      augment: the training augmentation (paper: scale 0.7-1.3, rotation +-60, flip, colour).
+    """
+
+    steps: int = PAPER_STEPS
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    schedule: str = "paper"
+    warmup_steps: int = 0
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    pck_every: int = 10_000
+    val_limit: int | None = None
+    shuffle_buffer: int = 2048
+    seed: int = 0
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    augment: AugmentConfig = AugmentConfig()
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "shuffle_buffer"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.pck_every < 0:
+            raise ValueError(f"pck_every must be >= 0, got {self.pck_every}")
+        if self.val_limit is not None and self.val_limit < 1:
+            raise ValueError(f"val_limit must be >= 1, got {self.val_limit}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
+        make_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)  # validates the rest
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    Attributes:
+      model: the trained network, a plain functional model of :func:`build_model` in float32.
+      config: its config.
+      step: the optimizer step reached.
+      resumed_from: the step the run started at (0 for a fresh run).
+      out_dir: the run directory.
+      checkpoint: the newest checkpoint directory (None on non-chief workers).
+      final_model: ``model.keras`` (None on non-chief workers).
+      history: ``history.csv``.
+      val_pck: the last validation Mean per dataset ({} without validation).
+      seconds: wall time of this call.
+    """
+
+    model: keras.Model
+    config: RePoseConfig
+    step: int
+    resumed_from: int
+    out_dir: Path
+    checkpoint: Path | None
+    final_model: Path | None
+    history: Path
+    val_pck: dict[str, float]
+    seconds: float
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or a weight became NaN or infinite; the last good checkpoint is kept."""
+
+
+def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
+                     seed: int) -> tf.data.Dataset:
+    """Endless batches ``(images (B, S, S, 3), targets)`` of the mix of ``sources`` (see :class:`DataSource`).
+
+    Raises:
+      ValueError: a pattern matching nothing, files of another schema, or no record at all.
+    """
+    options = dict(input_size=config.input_size, sigma=config.sigma, skeleton=config.skeleton,
+                   shuffle_buffer=recipe.shuffle_buffer, augment=recipe.augment)
+    for source in sources:
+        files = resolve_files(source.pattern)
+        if all(tf.io.gfile.stat(f).length == 0 for f in files):
+            raise ValueError(f"the {len(files)} file(s) matching {source.pattern!r} hold no records")
+    if all(s.weight is None for s in sources):
+        return make_dataset([s.pattern for s in sources], "train", recipe.batch_size, seed=seed, **options)
+    parts = [make_dataset(s.pattern, "train", recipe.batch_size, seed=seed + i, **options).unbatch()
+             for i, s in enumerate(sources)]
+    weights = [1.0 if s.weight is None else s.weight for s in sources]
+    total = sum(weights)
+    mixed = tf.data.Dataset.sample_from_datasets(parts, [w / total for w in weights], seed=seed)
+    return mixed.batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def fit(
+    config: str | RePoseConfig,
+    data: str | DataSource | Sequence[str | DataSource],
+    out_dir: str | os.PathLike,
+    *,
+    val_data: str | Sequence[str] | None = None,
+    recipe: TrainRecipe = TrainRecipe(),
+    strategy: str | tf.distribute.Strategy = "auto",
+    progress: bool = True,
+    verbose: bool = True,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> FitResult:
+    """Train (or resume training) a network; see the module docstring.
+
+    Args:
+      config: preset name or config of the network.
+      data: training TFRecord pattern(s) or :class:`DataSource` s (the mix).
+      out_dir: run directory; an existing run there is resumed.
+      val_data: validation TFRecord pattern(s) for the periodic PCK.
+      recipe: steps, batch, learning rate and schedule, checkpointing, precision.
+      strategy: a name of :data:`repose_tf.train.strategy.STRATEGIES` or a strategy.
+      progress: show a progress bar (chief only).
+      verbose: print what happens (start, resume, end).
+      callbacks: extra Keras callbacks.
+
+    Raises:
+      ValueError: bad data, or a checkpoint in ``out_dir`` of another network.
+      TrainingDiverged: the loss or a weight became NaN/inf.
+    """
+    started = time.time()
+    cfg = get_config(config)
+    sources = _sources(data)
+    val = None if val_data is None else ([val_data] if isinstance(val_data, str) else list(val_data))
+    strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
+    chief = is_chief(strategy)
+    say = print if (verbose and chief) else (lambda *_: None)
+    out = Path(out_dir)
+    ckpt_dir = out / "checkpoints"
+    latest = latest_checkpoint(ckpt_dir)
+    if latest is not None:
+        check_same_network(cfg, latest.config(), latest.path)
+    # Bad data fails here, before the (slow) model build.
+    names = output_names(cfg)
+    start_step = latest.step if latest is not None else 0
+    seed = recipe.seed + start_step + 7919 * _worker_index(strategy)
+    dataset = training_dataset(sources, cfg, recipe, seed).map(
+        lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    dataset = dataset.with_options(options)
+    if val:
+        check_records(resolve_files(val), cfg.skeleton)
+
+    policy = precision_policy(strategy, recipe.mixed_precision)
+    keras.utils.set_random_seed(recipe.seed)
+    with dtype_policy(policy), strategy.scope():
+        model = build_model(cfg)
+        optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate,
+                                                        recipe.warmup_steps))
+        model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in names},
+                      jit_compile=recipe.jit_compile)
+        model.optimizer.build(model.trainable_variables)
+        if latest is not None:
+            restore(latest, model, model.optimizer)
+    step = cb.current_step(model)
+    if latest is not None:
+        say(f"resuming {out} from {latest.path.name}: step {step}, learning rate "
+            f"{cb.current_learning_rate(model):.3g}")
+
+    if chief:
+        out.mkdir(parents=True, exist_ok=True)
+        _write_json(out / "run.json", {
+            "config": cfg.to_dict(), "recipe": recipe.to_dict(),
+            "data": [dataclasses.asdict(s) for s in sources], "val_data": val,
+            "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync, "policy": policy,
+            "resumed_from": step})
+        (out / "config.json").write_text(cfg.to_json() + "\n")
+        _truncate_history(out / "history.csv", step)
+
+    guard = cb.NaNGuard()
+    checkpointer = cb.Checkpointer(CheckpointWriter(ckpt_dir, cfg, recipe.keep_checkpoints, chief), guard)
+    val_callback = None
+    if val and recipe.pck_every:
+        val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, recipe.steps, limit=recipe.val_limit)
+    run_callbacks: list[keras.callbacks.Callback] = [guard, cb.StopAtStep(recipe.steps), cb.StepLogs()]
+    run_callbacks += [val_callback] if val_callback else []
+    run_callbacks.append(checkpointer)
+    if chief:
+        run_callbacks.append(keras.callbacks.CSVLogger(str(out / "history.csv"), append=True))
+        if _tensorboard_installed():
+            run_callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False,
+                                                             profile_batch=0))
+        else:
+            say("TensorBoard is not installed (pip install tensorboard): no tensorboard/ logs, history.csv only")
+    run_callbacks += [*callbacks, cb.ProgressBar(recipe.steps, enabled=progress and chief)]
+
+    if step < recipe.steps:
+        say(f"training {cfg.name} ({model.count_params():,} parameters) for {recipe.steps - step} steps of "
+            f"batch {recipe.batch_size} on {strategy.num_replicas_in_sync} replica(s), {policy}; run directory {out}")
+        per_epoch = min(recipe.checkpoint_every, recipe.steps)
+        model.fit(dataset, epochs=math.ceil(recipe.steps / per_epoch), steps_per_epoch=per_epoch,
+                  initial_epoch=step // per_epoch, callbacks=run_callbacks, shuffle=False, verbose=0)
+    else:
+        say(f"{out} is already trained to step {step} (of {recipe.steps})")
+
+    if guard.tripped is not None:
+        kept = latest_checkpoint(ckpt_dir)
+        where = f"{kept.path} (step {kept.step})" if kept else "none (no checkpoint was written yet)"
+        raise TrainingDiverged(f"{guard.tripped}; training stopped. Last good checkpoint: {where}. "
+                               "Lower the learning rate or check the training data.")
+    final_step = cb.current_step(model)
+    plain = build_model(cfg)  # float32, uncompiled, outside the strategy: what gets exported
+    plain.set_weights(model.get_weights())
+    final_model = checkpoint = None
+    if chief:
+        newest = latest_checkpoint(ckpt_dir)
+        if newest is None or newest.step != final_step:
+            checkpointer.writer.save(final_step, model, model.optimizer,
+                                     {"learning_rate": cb.current_learning_rate(model)})
+        checkpoint = latest_checkpoint(ckpt_dir).path
+        final_model = _save_keras(plain, out / "model.keras")
+    seconds = time.time() - started
+    say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}")
+    return FitResult(model=plain, config=cfg, step=final_step, resumed_from=step, out_dir=out, checkpoint=checkpoint,
+                     final_model=final_model, history=out / "history.csv",
+                     val_pck=dict(val_callback.last) if val_callback else {}, seconds=seconds)
+
+
+def _sources(data: str | DataSource | Sequence[str | DataSource]) -> list[DataSource]:
+    items = [data] if isinstance(data, (str, DataSource)) else list(data)
+    if not items:
+        raise ValueError("no training data given")
+    return [d if isinstance(d, DataSource) else DataSource(d) for d in items]
+
+
+def _tensorboard_installed() -> bool:
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def _worker_index(strategy: tf.distribute.Strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(content, indent=1, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _save_keras(model: keras.Model, path: Path) -> Path:
+    """``model.save`` through a temporary file, so a kill never leaves a truncated model."""
+    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _truncate_history(path: Path, step: int) -> None:
+    """Drop the rows of ``history.csv`` past ``step`` (logged after the checkpoint being resumed)."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or "step" not in rows[0]:
+        return
+    column = rows[0].index("step")
+    keep = [rows[0]] + [r for r in rows[1:] if len(r) > column and _as_float(r[column]) <= step]
+    if len(keep) == len(rows):
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", newline="") as f:
+        csv.writer(f).writerows(keep)
+    os.replace(tmp, path)
+
+
+def _as_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.inf
+
+
+__all__ = ["DataSource", "FitResult", "PAPER_DATA", "TrainRecipe", "TrainingDiverged", "fit", "training_dataset"]

@@ -1,0 +1,137 @@
+"""Choosing the ``tf.distribute`` strategy and the numeric precision of a training run.
+
+Strategies (``--strategy``):
+
+* ``default``: one device, no distribution (``tf.distribute.get_strategy()``).
+* ``mirrored``: synchronous data parallelism over the local GPUs (or the local logical devices
+  of one type: on a CPU-only machine, the logical CPUs made with
+  ``tf.config.set_logical_device_configuration``, as the tests do).
+* ``multiworker``: synchronous data parallelism over the workers listed in ``TF_CONFIG``
+  (``MultiWorkerMirroredStrategy``, collective all-reduce).  Every worker runs the same command;
+  worker 0 (the chief) writes checkpoints, logs and the final model.
+* ``tpu``: a Cloud/Colab TPU (``TPUStrategy``); the TPU is found by ``TPUClusterResolver``.
+* ``auto``: a TPU if one answers, else ``multiworker`` if ``TF_CONFIG`` lists several workers,
+  else ``mirrored`` if there are several GPUs, else ``default``.
+
+Precision (``--mixed-precision``): float16 compute on GPUs (with loss scaling, which Keras adds at
+``compile``), bfloat16 on TPUs and CPUs; variables stay float32.  The network's heatmap layers
+compute in float32 in any case (:mod:`repose_tf.model.builder`) and the loss casts to float32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+_log = logging.getLogger(__name__)
+
+
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """The strategy called ``name`` (see the module docstring).
+
+    Raises:
+      ValueError: an unknown name, ``multiworker`` without a usable ``TF_CONFIG``, or ``tpu``
+        with no TPU reachable.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
+    if name == "auto":
+        name = _auto()
+        _log.info("strategy auto -> %s", name)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices=_local_devices())
+    if name == "multiworker":
+        if len(_tf_config_workers()) < 1:
+            raise ValueError("--strategy multiworker needs TF_CONFIG with a 'cluster' of workers and this "
+                             "process's 'task', e.g. "
+                             '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}')
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = _tpu_resolver()
+    if resolver is None:
+        raise ValueError("--strategy tpu: no TPU found (TPUClusterResolver could not reach one)")
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True for the worker that writes checkpoints and logs (always, outside multi-worker training)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    if task_type in (None, "chief"):
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and not has_chief
+
+
+def precision_policy(strategy: tf.distribute.Strategy, mixed: bool) -> str:
+    """The Keras dtype policy: "float32", or "mixed_float16" on GPUs / "mixed_bfloat16" on TPUs and CPUs."""
+    if not mixed:
+        return "float32"
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "mixed_bfloat16"
+    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: str) -> Iterator[None]:
+    """Set Keras' global dtype policy for the models built inside, and restore the previous one."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _auto() -> str:
+    if _tpu_resolver() is not None:
+        return "tpu"
+    if len(_tf_config_workers()) > 1:
+        return "multiworker"
+    if len(tf.config.list_logical_devices("GPU")) > 1:
+        return "mirrored"
+    return "default"
+
+
+def _local_devices() -> list[str] | None:
+    """The devices of a local MirroredStrategy: every GPU, else every logical CPU (None = TF's choice)."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if gpus:
+        return [d.name for d in gpus]
+    cpus = tf.config.list_logical_devices("CPU")
+    return [d.name for d in cpus] if len(cpus) > 1 else None
+
+
+def _tf_config_workers() -> list[str]:
+    """The workers (and chief) listed in ``TF_CONFIG``; [] when unset."""
+    raw = os.environ.get("TF_CONFIG", "")
+    if not raw:
+        return []
+    try:
+        cluster = json.loads(raw).get("cluster", {})
+    except (json.JSONDecodeError, AttributeError):
+        raise ValueError(f"TF_CONFIG is not a JSON object: {raw[:200]!r}") from None
+    return [*cluster.get("chief", []), *cluster.get("worker", [])]
+
+
+def _tpu_resolver() -> tf.distribute.cluster_resolver.TPUClusterResolver | None:
+    """A resolver for the TPU of this machine (Colab, Cloud TPU VM), or None when there is none."""
+    if not (os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME") or os.path.exists("/dev/accel0")):
+        return None
+    try:
+        return tf.distribute.cluster_resolver.TPUClusterResolver()
+    except (ValueError, RuntimeError, tf.errors.NotFoundError) as e:
+        _log.info("no TPU: %s", e)
+        return None

@@ -1,0 +1,154 @@
+"""``repose_tf.train.fit``: a short run learns; its files; data mixes; bad data; other networks; NaN."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from repose_tf.config import get_config
+from repose_tf.data.augment import AugmentConfig
+from repose_tf.data.records import PersonRecord, serialize
+from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
+from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
+from repose_tf.train.fit import training_dataset
+from tests.train.helpers import TEST_CONFIG, write_people
+
+# Eight people seen again and again without augmentation (PCK is measured on the same people).
+NO_AUGMENTATION = AugmentConfig(scale_range=(1.0, 1.0), max_rotation=0.0, flip_prob=0.0, channel_gain=0.0,
+                                brightness=0.0, contrast=0.0)
+RECIPE = TrainRecipe(steps=100, batch_size=8, learning_rate=3e-3, schedule="cosine", warmup_steps=10,
+                     checkpoint_every=25, keep_checkpoints=2, pck_every=25, shuffle_buffer=16,
+                     augment=NO_AUGMENTATION)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    write_people(root, "train", 8, 0)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    pattern = str(data / "synthetic-train-*.tfrecord")
+    fit(TEST_CONFIG, pattern, out, val_data=pattern, recipe=RECIPE, strategy="default", progress=False)
+    return out
+
+
+def _history(run: Path) -> list[dict[str, str]]:
+    with (run / "history.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_a_short_fit_lowers_the_loss_and_logs_pck(run: Path) -> None:
+    rows = _history(run)
+    assert [int(r["step"]) for r in rows] == [25, 50, 75, 100]
+    loss = [float(r["loss"]) for r in rows]
+    assert loss[-1] < 0.5 * loss[0]
+    # PCK of the current weights on the validation records at every row (a hundred steps do not
+    # get this network past a few percent; see docs/training.md).
+    assert all(0.0 <= float(r["val_pck"]) <= 100.0 for r in rows)
+    # One loss column per heatmap output, and the learning rate of the cosine schedule.
+    assert {"pre_update_loss", "post_update_loss", "refine_8_loss", "refine_16_loss", "refine_32_loss"} <= set(rows[0])
+    assert float(rows[-1]["learning_rate"]) < float(rows[0]["learning_rate"])
+
+
+def test_run_directory(run: Path) -> None:
+    assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*")) == ["ckpt-000000075", "ckpt-000000100"]
+    assert latest_checkpoint(run / "checkpoints").step == 100
+    assert get_config(TEST_CONFIG) == latest_checkpoint(run / "checkpoints").config()
+    model = keras.models.load_model(run / "model.keras", compile=False)
+    assert model.name == "tiny_test" and getattr(model, "optimizer", None) is None
+    assert (run / "run.json").is_file() and (run / "config.json").is_file()
+
+
+def test_rerun_of_a_finished_run_trains_nothing(run: Path, data: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    result = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), copy, recipe=RECIPE, strategy="default",
+                 progress=False)
+    assert result.resumed_from == 100 and result.step == 100
+    assert len(_history(copy)) == 4
+
+
+def test_a_checkpoint_of_another_network_is_refused(run: Path, data: Path) -> None:
+    with pytest.raises(CheckpointError, match=r"network 'tiny_test', not of 'tiny'.*input_size: 32 in the checkpoint"):
+        fit("tiny", str(data / "synthetic-train-*.tfrecord"), run, recipe=RECIPE, strategy="default")
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run: Path, data: Path, tmp_path: Path) -> None:
+    class Poison(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            weight = self.model.trainable_variables[0]
+            weight.assign(tf.fill(weight.shape, float("nan")))
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    longer = TrainRecipe(**{**RECIPE.to_dict(), "steps": 125, "augment": NO_AUGMENTATION})
+    # NaN weights show in the loss at once, or (where the ReLU maps NaN to 0, as oneDNN's does) in the
+    # weight check before the next checkpoint.
+    diverged = r"(loss became nan at step 101|weight tensor\(s\) became non-finite by step 125)"
+    with pytest.raises(TrainingDiverged, match=diverged + r".*ckpt-000000100 \(step 100\)"):
+        fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), copy, recipe=longer, strategy="default",
+            progress=False, callbacks=[Poison()])
+    assert latest_checkpoint(copy / "checkpoints").step == 100
+
+
+def test_weighted_data_mix(data: Path, tmp_path: Path) -> None:
+    # The second source's people have no annotated keypoint: their share shows in the masks.
+    write_people(tmp_path, "blank", 16, 1, annotated=np.zeros(14, np.int64))
+    sources = [DataSource(str(data / "synthetic-train-*.tfrecord"), 3.0),
+               DataSource(str(tmp_path / "synthetic-blank-*.tfrecord"), 1.0)]
+    recipe = TrainRecipe(batch_size=16, shuffle_buffer=64)
+    blank = [float(np.mean(t["mask"].numpy().sum(axis=1) == 0))
+             for _, t in training_dataset(sources, TEST_CONFIG, recipe, seed=0).take(12)]
+    assert 0.12 < np.mean(blank) < 0.4  # 1/4 expected
+
+
+def test_data_source_parsing() -> None:
+    assert DataSource.parse("a/b-*.tfrecord") == DataSource("a/b-*.tfrecord")
+    assert DataSource.parse("a/b-*.tfrecord@2.5") == DataSource("a/b-*.tfrecord", 2.5)
+    with pytest.raises(ValueError, match="must be a positive number"):
+        DataSource.parse("a@b@x")
+    with pytest.raises(ValueError, match="must be positive"):
+        DataSource.parse("a@-1")
+
+
+def _example(**features: tf.train.Feature) -> bytes:
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "no files match"),
+    ("empty", "hold no records"),
+    ("corrupt", "not a readable TFRecord"),
+    ("schema", "lacks feature"),
+    ("skeleton", "records use skeleton 'other' with 3 keypoints"),
+])
+def test_bad_training_data_is_named_before_training(kind: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{kind}.tfrecord"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "corrupt":
+        path.write_bytes(b"this is not a TFRecord file at all" * 4)
+    elif kind == "schema":
+        with tf.io.TFRecordWriter(str(path)) as w:
+            w.write(_example(label=tf.train.Feature(int64_list=tf.train.Int64List(value=[1]))))
+    elif kind == "skeleton":
+        rec = PersonRecord(image_bytes=b"", height=8, width=8, dataset="x", image_id="x", person_index=0,
+                           skeleton="other", keypoints=np.zeros((3, 2)), annotated=np.ones(3), visible=np.ones(3),
+                           center=np.zeros(2), scale=1.0)
+        with tf.io.TFRecordWriter(str(path)) as w:
+            w.write(serialize(rec))
+    with pytest.raises(ValueError, match=message) as error:
+        fit(TEST_CONFIG, str(path), tmp_path / "run", recipe=RECIPE, strategy="default")
+    if kind != "missing":
+        assert str(path) in str(error.value) or kind == "empty"
+    assert not (tmp_path / "run" / "checkpoints").exists()
