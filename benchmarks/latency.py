@@ -1,0 +1,259 @@
+"""Latency and throughput of one preset in every deployed form, against a plain-convolution roofline.
+
+    python benchmarks/latency.py --quick            # the default preset "repose", ~10 min on 2 CPU cores
+    python benchmarks/latency.py --preset tiny --quick
+    python benchmarks/latency.py --quick --preset tiny --trained runs/tiny/model.keras \
+        --records 'tfrecords/synthetic-valid-*.tfrecord'
+
+Forms, all from crops (N, S, S, 3) to keypoints (network and heatmap decoding):
+
+* Keras/TF: the network in a ``tf.function``, without and with XLA (``jit_compile``).
+* SavedModel: the exported ``serving_default`` signature (input checks included).
+* TFLite fp32 / fp16 / int8 under ``ai_edge_litert`` with XNNPACK on 2 threads.
+* Roofline: a plain stack of 3x3 convolutions (64 channels at S/2) with the preset's FLOPs, in
+  TF and in TFLite: what the CPU does with the same arithmetic in its most regular form.
+
+Latency is the median of batch-1 calls; throughput the images per second of batch-32 calls; the
+forms' calls are interleaved so that the load of a shared machine weighs on all of them alike.
+With ``--trained``, PCK@0.2 of each TFLite mode on held-out records is added (the int8
+acceptance: within one point of fp32), with the naive full-int8 model for comparison.
+Writes ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+from tqdm import tqdm
+
+from repose_tf.codec import decode_heatmaps
+from repose_tf.config import get_config
+from repose_tf.data.records import serialize
+from repose_tf.data.synthetic import synthetic_record
+from repose_tf.export.crops import CropOptions
+from repose_tf.export.metadata import ExportMetadata, config_of
+from repose_tf.export.saved_model import (
+    CROPS_SIGNATURE,
+    export_saved_model,
+    freeze,
+    inference_model,
+)
+from repose_tf.export.tflite import (
+    TFLiteModel,
+    convert,
+    crops_module,
+    representative_crops,
+)
+from repose_tf.inference import load_keras_model
+from repose_tf.model.builder import build_model
+from repose_tf.model.complexity import graph_conv_flops, model_graph, profile
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+THROUGHPUT_BATCH = 32
+
+
+def roofline_model(input_size: int, flops: int) -> keras.Model:
+    """A stride-2 3x3 stem to (S/2, S/2, 64), then as many 3x3 64->64 convolutions as ``flops`` allows."""
+    half = input_size // 2
+    stem = 2 * half * half * 9 * 3 * 64
+    per_conv = 2 * half * half * 9 * 64 * 64
+    inputs = keras.Input((input_size, input_size, 3))
+    x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu")(inputs)
+    for _ in range(max(1, round((flops - stem) / per_conv))):
+        x = keras.layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    return keras.Model(inputs, x, name="roofline")
+
+
+def time_forms(forms: dict[str, Callable[[np.ndarray], object]], batch: np.ndarray, repeats: int,
+               warmup: int = 1) -> dict[str, float]:
+    """Median seconds of ``fn(batch)`` per form, the forms' calls interleaved round-robin.
+
+    Interleaving spreads any change of the machine's load (other processes) over all forms
+    alike, so their ratios stay meaningful on a shared machine.
+    """
+    for fn in forms.values():
+        for _ in range(warmup):
+            fn(batch)
+    times: dict[str, list[float]] = {name: [] for name in forms}
+    for _ in tqdm(range(repeats), desc=f"batch {len(batch)}", unit="round"):
+        for name, fn in forms.items():
+            start = time.perf_counter()
+            fn(batch)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def _tf_runner(net: keras.Model, method: str | None, xla: bool) -> Callable[[np.ndarray], object]:
+    def run(crops: tf.Tensor) -> object:
+        heatmaps = net(crops, training=False)
+        return heatmaps if method is None else decode_heatmaps(heatmaps, method)
+
+    fn = tf.function(run, jit_compile=xla, autograph=False, reduce_retracing=True)
+    return lambda batch: [t.numpy() for t in tf.nest.flatten(fn(tf.constant(batch)))]
+
+
+def _plain_tflite(net: keras.Model) -> bytes:
+    """fp32 TFLite of a single-output Keras model, with a signature taking ``crops``."""
+    network = freeze(net)
+    module = tf.Module()
+    module.f = tf.function(lambda crops: {"out": network(crops)},
+                           input_signature=[tf.TensorSpec([None, *net.input_shape[1:]], tf.float32, name="crops")])
+    return tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module).convert()
+
+
+def _calibration_records(root: Path, count: int) -> str:
+    path = root / "synthetic-calibration-00000-of-00001.tfrecord"
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(count):
+            writer.write(serialize(synthetic_record(11, i, image_size=192)))
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="repose")
+    parser.add_argument("--quick", action="store_true", help="fewer timed calls (10 at batch 1, 1 at batch 32)")
+    parser.add_argument("--trained", type=Path, help="a trained .keras model of --preset for the PCK check")
+    parser.add_argument("--records", help="held-out TFRecords for the PCK check (with --trained)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    repeats1, repeats32 = (10, 1) if args.quick else (50, 5)
+
+    cfg = get_config(args.preset)
+    complexity = profile(cfg)
+    keras.utils.set_random_seed(0)
+    model = load_keras_model(args.trained) if args.trained else build_model(cfg)
+    cfg = config_of(model, cfg)
+    meta = ExportMetadata(cfg, CropOptions(cfg.input_size), "dark", "benchmark")
+    net = inference_model(model, meta)
+    deployed_flops = graph_conv_flops(model_graph(net))
+    roofline = roofline_model(cfg.input_size, deployed_flops)
+    roofline_flops = graph_conv_flops(model_graph(roofline))
+    rng = np.random.default_rng(0)
+    batches = {b: rng.uniform(0, 255, (b, cfg.input_size, cfg.input_size, 3)).astype(np.float32)
+               for b in (1, THROUGHPUT_BATCH)}
+
+    forms: dict[str, Callable[[np.ndarray], object]] = {}
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with tqdm(total=8, desc="build", unit="form") as bar:
+            forms["Keras/TF (tf.function)"] = _tf_runner(net, "dark", xla=False)
+            forms["Keras/TF + XLA (jit_compile)"] = _tf_runner(net, "dark", xla=True)
+            bar.update(2)
+            export = export_saved_model(model, root / "savedmodel" / "repose", config=cfg)
+            signature = tf.saved_model.load(str(export.path)).signatures[CROPS_SIGNATURE]
+            forms["SavedModel serving_default"] = lambda b: signature(crops=tf.constant(b))
+            bar.update()
+            module = crops_module(model, meta)
+            calibration = representative_crops(
+                args.records or _calibration_records(root, 32), cfg, 32 if args.quick else 100)
+            tflite = {"fp32": convert(module, "fp32"), "fp16": convert(module, "fp16"),
+                      "int8": convert(module, "int8", calibration)}
+            bar.update(3)
+            for mode, data in tflite.items():
+                path = root / f"{mode}.tflite"
+                path.write_bytes(data)
+                meta.write(path.with_name(path.name + ".json"))
+                forms[f"TFLite {mode} (XNNPACK, {THREADS} threads)"] = TFLiteModel.load(path, THREADS).predict_crops
+            roof_tf = _tf_runner(roofline, None, xla=False)
+            roof_path = root / "roofline.tflite"
+            roof_path.write_bytes(_plain_tflite(roofline))
+            roof_runner = Interpreter(model_path=str(roof_path), num_threads=THREADS).get_signature_runner()
+            forms["Roofline: 3x3 conv stack, TF"] = roof_tf
+            forms["Roofline: 3x3 conv stack, TFLite fp32"] = lambda b: roof_runner(crops=b)
+            bar.update(2)
+
+        single = time_forms(forms, batches[1], repeats1, warmup=2)
+        many = time_forms(forms, batches[THROUGHPUT_BATCH], repeats32)
+        results = {name: (single[name], many[name]) for name in forms}
+        accuracy = _accuracy(args, root, tflite, module, calibration, meta, notes) if args.trained else None
+    _write(args.out, cfg.name, complexity, deployed_flops, roofline_flops, results, accuracy, args, notes)
+    print(f"wrote {args.out}")
+
+
+def _accuracy(args: argparse.Namespace, root: Path, tflite: dict[str, bytes], module: tf.Module,
+              calibration: list[np.ndarray], meta: ExportMetadata, notes: list[str]) -> dict[str, float]:
+    """PCK@0.2 of each TFLite mode and of naive full int8 on ``--records``."""
+    from repose_tf.export.accuracy import records_pck
+    from repose_tf.inference import TFLitePredictor
+
+    if not args.records:
+        raise SystemExit("--trained needs --records (held-out TFRecords)")
+    variants = dict(tflite, **{"int8, naive (everything quantized)": convert(module, "int8", calibration,
+                                                                              keep_float=None)})
+    scores = {}
+    reference = None
+    for name, data in variants.items():
+        path = root / f"accuracy-{len(scores)}.tflite"
+        path.write_bytes(data)
+        meta.write(path.with_name(path.name + ".json"))
+        result = records_pck(TFLitePredictor(path, THREADS), args.records)
+        scores[name] = result.mean
+        if reference is None:
+            reference = result
+        else:
+            error = np.linalg.norm(result.keypoints - reference.keypoints, axis=-1)
+            notes.append(f"{name}: keypoints within 0.5 px of fp32 for {100 * np.mean(error <= 0.5):.1f}% "
+                         f"(median distance {np.median(error):.2f} px)")
+    notes.insert(0, f"PCK on {reference.people} held-out people of `{args.records}` with `{args.trained}`.")
+    return scores
+
+
+def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flops: int,
+           results: dict[str, tuple[float, float]], accuracy: dict[str, float] | None,
+           args: argparse.Namespace, notes: list[str]) -> None:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    tf_roof = results["Roofline: 3x3 conv stack, TF"][0]
+    lite_roof = results["Roofline: 3x3 conv stack, TFLite fp32"][0]
+    lines = [
+        "# Inference speed",
+        "",
+        f"Preset `{preset}`: {complexity.params / 1e6:.2f} M parameters, {complexity.flops / 1e9:.2f} GFLOPs "
+        f"(`repose_tf.model.complexity.profile`, all outputs); the deployed graph (final heatmaps only, "
+        f"the pre-update heads and intermediate outputs pruned) is {deployed_flops / 1e9:.2f} GFLOPs. "
+        f"The roofline network is {roofline_flops / 1e9:.2f} GFLOPs.",
+        "",
+        f"Written by `python benchmarks/latency.py{' --quick' if args.quick else ''}` on "
+        f"{datetime.date.today()}: {cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
+        f"{THREADS} threads, load average {os.getloadavg()[0]:.1f} at the end (on a shared machine the "
+        "absolute numbers are slow and noisy; the calls of all forms are interleaved, so compare rows of one "
+        "run, not runs).",
+        "",
+        "Every row maps crops to keypoints (network plus DARK decoding) except the roofline, which is the",
+        "network-sized convolution stack alone. Ratio = batch-1 latency / the roofline's in the same runtime",
+        "(TF rows against the TF roofline, TFLite rows against the TFLite one).",
+        "",
+        "| form | batch 1, ms/image | batch 32, ms/image | batch 32, images/s | ratio to roofline |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, (one, many) in results.items():
+        roof = lite_roof if "TFLite" in name else tf_roof
+        lines.append(f"| {name} | {1000 * one:.1f} | {1000 * many / THROUGHPUT_BATCH:.1f} | "
+                     f"{THROUGHPUT_BATCH / many:.1f} | {one / roof:.2f} |")
+    if accuracy is not None:
+        lines += ["", "## Accuracy of the TFLite modes", "", "| model | PCK@0.2 |", "|---|---:|"]
+        lines += [f"| {name} | {value:.1f} |" for name, value in accuracy.items()]
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
