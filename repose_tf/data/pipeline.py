@@ -281,7 +281,10 @@ def _decode_example(
     else:
         window = tf.stack([0, 0, tf.cast(height, tf.int32), tf.cast(width, tf.int32)])
     with tf.control_dependencies([same_skeleton]):
-        image = _decode_window(ex["image/encoded"], window, height, width, ex["image/id"])
+        # Training decodes JPEGs with the fast integer IDCT (colour noise dwarfs its rounding);
+        # evaluation keeps the exact one.
+        image = _decode_window(ex["image/encoded"], window, height, width, ex["image/id"],
+                               dct_method="INTEGER_FAST" if region_config is not None else "")
     out = {
         "pixels": tf.reshape(image, [-1, 3]),
         "size": tf.shape(image)[:2],
@@ -298,8 +301,10 @@ def _decode_example(
 
 
 def _decode_window(encoded: tf.Tensor, window: tf.Tensor, height: tf.Tensor, width: tf.Tensor,
-                   image_id: tf.Tensor) -> tf.Tensor:
+                   image_id: tf.Tensor, dct_method: str = "") -> tf.Tensor:
     """Decode the [y0, x0, h, w] window of an encoded image -> (h, w, 3) uint8.
+
+    ``dct_method``: libjpeg's IDCT for JPEGs ("" = the system default, "INTEGER_FAST", ...).
 
     The decoded size must equal the record's (height, width): coordinates depend on it.
     """
@@ -313,7 +318,7 @@ def _decode_window(encoded: tf.Tensor, window: tf.Tensor, height: tf.Tensor, wid
 
     def jpeg() -> tf.Tensor:
         with tf.control_dependencies([check(tf.io.extract_jpeg_shape(encoded)[:2])]):
-            return tf.image.decode_and_crop_jpeg(encoded, window, channels=3)
+            return tf.image.decode_and_crop_jpeg(encoded, window, channels=3, dct_method=dct_method)
 
     def other() -> tf.Tensor:
         image = tf.io.decode_image(encoded, channels=3, dtype=tf.uint8, expand_animations=False)
