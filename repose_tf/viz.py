@@ -486,7 +486,7 @@ def training_curves(log: str | Path | Mapping[str, Sequence[float] | np.ndarray]
 
     groups: dict[str, list[str]] = {"loss": [], "output losses": [], "metrics": [], "learning rate": []}
     for name, values in columns.items():
-        if name == x_name or not np.any(np.isfinite(values)):
+        if name in _X_COLUMNS or not np.any(np.isfinite(values)):  # counters are axes, not metrics
             continue
         base = _base_metric(name)
         if name in _LR_COLUMNS:

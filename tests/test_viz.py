@@ -266,6 +266,15 @@ def test_training_curves_from_keras_csv(tmp_path):
     assert png.std() > 10
 
 
+def test_training_curves_of_a_run_history_plot_against_step(tmp_path):
+    # repose_tf.train's history.csv: step is the x axis and epoch a counter, not a metric.
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,learning_rate,loss,step,val_pck\n0,0.001,1.0,125,nan\n1,0.0005,0.5,250,20.5\n")
+    fig = viz.training_curves(history)
+    assert fig.axes[0].get_xlabel() == "step"
+    assert [line.get_label() for ax in fig.axes if ax.get_title() == "metrics" for line in ax.lines] == ["val_pck"]
+
+
 def test_training_curves_tolerate_missing_columns_and_reject_bad_ones(tmp_path):
     fig = viz.training_curves({"loss": [3.0, 2.0, 1.5], "val_pck": [np.nan, np.nan, np.nan]})
     assert [ax.get_title() for ax in fig.axes] == ["loss"]
