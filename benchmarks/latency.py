@@ -32,6 +32,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels on)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
@@ -246,6 +249,7 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         roof = lite_roof if "TFLite" in name else tf_roof
         lines.append(f"| {name} | {1000 * one:.1f} | {1000 * many / THROUGHPUT_BATCH:.1f} | "
                      f"{THROUGHPUT_BATCH / many:.1f} | {one / roof:.2f} |")
+    lines += ["", "## Targets", ""] + _targets(results)
     if accuracy is not None:
         lines += ["", "## Accuracy of the TFLite modes", "", "| model | PCK@0.2 |", "|---|---:|"]
         lines += [f"| {name} | {value:.1f} |" for name, value in accuracy.items()]
@@ -253,6 +257,21 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         lines += [""] + [f"- {note}" for note in notes]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+
+
+def _targets(results: dict[str, tuple[float, float]]) -> list[str]:
+    """The issue's speed targets, checked on this run's batch-32 throughput."""
+    def many(prefix: str) -> float:
+        return next(seconds for name, (_, seconds) in results.items() if name.startswith(prefix))
+
+    fp32, int8, roof = many("TFLite fp32"), many("TFLite int8"), many("Roofline: 3x3 conv stack, TFLite")
+    ratio = roof / fp32
+    return [
+        f"- TFLite fp32 throughput / roofline (TFLite, batch {THROUGHPUT_BATCH}): {ratio:.2f} "
+        f"(target >= 0.7: {'met' if ratio >= 0.7 else 'missed'}).",
+        f"- TFLite int8 vs fp32 throughput: {fp32 / int8:.2f}x "
+        f"(target: int8 faster: {'met' if int8 < fp32 else 'missed'}).",
+    ]
 
 
 if __name__ == "__main__":

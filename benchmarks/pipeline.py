@@ -25,6 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels on)
+
+# isort: split
 import keras
 import numpy as np
 import tensorflow as tf
