@@ -11,6 +11,7 @@ setup(
     name="repose-tf",
     version="0.1.0",
     description="RePose: learning deep kinematic priors for fast human pose estimation (TF/Keras)",
+    url="https://github.com/repose-tf/repose-tf",
     packages=find_packages(include=["repose_tf", "repose_tf.*"]),
     python_requires=">=3.10",
     install_requires=[
@@ -21,7 +22,7 @@ setup(
         "tqdm>=4.66",
     ],
     extras_require={
-        "cpu": ["tensorflow-cpu==2.21.0"],
+        "cpu": ["tensorflow-cpu==2.21.0", "tensorboard>=2.16"],
         "test": ["pytest>=8", "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         "deploy": ["ai-edge-litert>=2.0", "grpcio>=1.60"],
     },

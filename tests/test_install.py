@@ -24,12 +24,20 @@ def _resolve(tmp_path: Path, target: str, *extra: str) -> dict[str, dict]:
 
 
 def test_fresh_machine_takes_tensorflow_cpu_2_21_and_nothing_dead(tmp_path: Path) -> None:
-    plan = _resolve(tmp_path, ".[cpu]", "--ignore-installed")
+    plan = _resolve(tmp_path, ".[cpu,deploy]", "--ignore-installed")  # the README's main-job install
     assert plan["tensorflow-cpu"]["metadata"]["version"] == "2.21.0"
     assert not FORBIDDEN & set(plan)
 
 
 def test_install_without_extras_leaves_an_installed_tensorflow_alone(tmp_path: Path) -> None:
-    # Colab: TensorFlow is preinstalled; the base install must not add or replace any TF package.
-    plan = _resolve(tmp_path, ".")
+    # Colab: TensorFlow is preinstalled; the notebooks' install must not add or replace any TF package.
+    plan = _resolve(tmp_path, ".[deploy]")
     assert not {n for n in plan if n.startswith(("tensorflow", "keras", "tf-"))}
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme = (REPO / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("python3 -m pip install")]
+    main_job, tests = commands[:2]
+    assert main_job.endswith("repose quickstart") and tests.endswith("python3 -m pytest -q tests")
+    assert (REPO / ".ci" / "run").read_text().strip().splitlines()[-1] == tests
