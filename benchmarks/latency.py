@@ -54,6 +54,7 @@ from repose_tf.export.saved_model import (
     inference_model,
 )
 from repose_tf.export.tflite import (
+    HEATMAP_TENSORS,
     TFLiteModel,
     convert,
     crops_module,
@@ -191,14 +192,16 @@ def main() -> None:
 
 def _accuracy(args: argparse.Namespace, root: Path, tflite: dict[str, bytes], module: tf.Module,
               calibration: list[np.ndarray], meta: ExportMetadata, notes: list[str]) -> dict[str, float]:
-    """PCK@0.2 of each TFLite mode and of naive full int8 on ``--records``."""
+    """PCK@0.2 of each TFLite mode, of int8 with only the heatmap layers in float, and of naive int8."""
     from repose_tf.export.accuracy import records_pck
     from repose_tf.inference import TFLitePredictor
 
     if not args.records:
         raise SystemExit("--trained needs --records (held-out TFRecords)")
-    variants = dict(tflite, **{"int8, naive (everything quantized)": convert(module, "int8", calibration,
-                                                                              keep_float=None)})
+    variants = dict(tflite, **{
+        "int8, only heatmap convolutions and decoding in float": convert(module, "int8", calibration,
+                                                                         keep_float=HEATMAP_TENSORS),
+        "int8, naive (everything quantized)": convert(module, "int8", calibration, keep_float=None)})
     scores = {}
     reference = None
     for name, data in variants.items():

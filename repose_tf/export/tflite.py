@@ -14,13 +14,13 @@ Quantization modes:
     Weights stored as float16 (half the file), computed in float32 on CPUs without fp16
     arithmetic.  Keypoints stay within a fraction of a pixel of fp32.
 ``int8``
-    Full-integer quantization calibrated on crops from the real input pipeline
-    (:func:`representative_crops`, ``make_dataset(mode="eval")``), with the layers where
-    heatmaps collapse kept in float: the heatmap convolutions of the decoder (the p blocks),
-    and the decoding (:data:`FLOAT_TENSORS`).  Quantizing those makes
-    the output a few int8 steps over a range dominated by the background, and the peak's
-    sub-pixel position (what DARK reads from the log-heatmap) is lost.  ``docs/deployment.md``
-    gives the measured trade.
+    Integer quantization calibrated on crops from the real input pipeline
+    (:func:`representative_crops`, ``make_dataset(mode="eval")``) of the encoder below full
+    resolution, the decoupled heads and the kinematic updates; the decoder, the encoder's
+    full-resolution stage, every heatmap convolution and the decoding stay in float
+    (:func:`float_tensors`).  Quantizing the heatmap path leaves the peak a few int8 steps over
+    a range dominated by the background, and its sub-pixel position (what DARK reads from the
+    log-heatmap) is lost.  ``docs/deployment.md`` gives the measured trade.
 """
 
 from __future__ import annotations
@@ -44,15 +44,20 @@ from repose_tf.export.saved_model import frozen_network
 QUANTIZATIONS = ("fp32", "fp16", "int8")
 SIGNATURE = "serving_default"
 DEFAULT_CALIBRATION_STEPS = 100
-# TFLite tensors int8 keeps in float: the heatmap convolutions (the ``*_p`` blocks, whose
-# scopes Keras names ``dec32_p_1/`` and so on) and the decoding (scope ``decode/``); the final
-# heatmaps, the network's output tensor, are added by name.
-FLOAT_TENSORS = re.compile(r"(^|/)\w+_p(_\d+)?/|^decode/")
-# fp16 conversion stores every float constant in half precision, including the 1e-10 floor that
-# decode_heatmaps adds before its log: it becomes 0, log(0) = -inf, and through ``offset * ok``
-# NaN reaches the keypoints of flat (all-zero) heatmaps.  Lifting the heatmaps by 2^-20 (exact
-# in fp16) keeps every log finite; scores are lowered back.  Peaks move by far less than 1e-4 px.
-HEATMAP_LIFT = 2.0**-20
+# The heatmap convolutions (the ``*_p`` blocks, whose scopes Keras names ``dec32_p_1/`` and so on)
+# and the decoding (scope ``decode/``): the smallest float set, which did not hold PCK on a trained
+# network (docs/deployment.md).
+HEATMAP_TENSORS = re.compile(r"(^|/)\w+_p(_\d+)?/|^decode/")
+
+
+def float_tensors(input_size: int) -> re.Pattern:
+    """TFLite tensors the ``int8`` mode keeps in float, for a network of input size ``input_size``.
+
+    :data:`HEATMAP_TENSORS`, the whole decoder (scopes ``dec<r>_``) and the encoder's
+    full-resolution stage (``enc<input_size>_``); the final heatmaps, the network's output, are
+    added by name (:func:`float_nodes`).
+    """
+    return re.compile(HEATMAP_TENSORS.pattern + rf"|(^|/)dec\d+_|(^|/)enc{input_size}_")
 
 
 def metadata_path(tflite_path: str | Path) -> Path:
@@ -74,11 +79,11 @@ def crops_module(model: keras.Model, metadata: ExportMetadata) -> tf.Module:
     def predict(crops: tf.Tensor) -> dict[str, tf.Tensor]:
         heatmaps = network(crops)
         with tf.name_scope("decode"):
-            keypoints, scores = decode_heatmaps(heatmaps + HEATMAP_LIFT, method)
-            scores = scores - HEATMAP_LIFT
+            keypoints, scores = decode_heatmaps(heatmaps, method)
         return {"keypoints": keypoints, "scores": scores, "heatmaps": heatmaps}
 
     module = tf.Module(name="repose_tflite")
+    module.input_size = size
     module.predict = tf.function(predict, autograph=False,
                                  input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="crops")])
     return module
@@ -101,7 +106,7 @@ def representative_crops(pattern: str, config: RePoseConfig, count: int = DEFAUL
     return crops
 
 
-def float_nodes(tflite_model: bytes, pattern: re.Pattern = FLOAT_TENSORS) -> list[str]:
+def float_nodes(tflite_model: bytes, pattern: re.Pattern) -> list[str]:
     """Names of the tensors of a float TFLite model matching ``pattern``, and the final heatmaps."""
     from ai_edge_litert.interpreter import Interpreter
 
@@ -113,15 +118,16 @@ def float_nodes(tflite_model: bytes, pattern: re.Pattern = FLOAT_TENSORS) -> lis
 
 
 def convert(module: tf.Module, quantization: str, calibration: Iterable[np.ndarray] | None = None, *,
-            keep_float: re.Pattern | None = FLOAT_TENSORS) -> bytes:
+            keep_float: re.Pattern | None | str = "default") -> bytes:
     """Convert a crops module (:func:`crops_module`) to TFLite.
 
     Args:
       module: the module.
       quantization: "fp32", "fp16" or "int8".
       calibration: int8 only: (1, S, S, 3) float32 crops for the activation ranges.
-      keep_float: int8 only: tensors (by name) left in float, plus the final heatmaps; None
-        quantizes everything that can be (the naive full-int8 model, for comparisons).
+      keep_float: int8 only: tensors (by name) left in float, plus the final heatmaps;
+        "default" is :func:`float_tensors` of the module's input size; None quantizes
+        everything that can be (the naive full-int8 model, for comparisons).
 
     Raises:
       ValueError: unknown mode, or int8 without calibration crops.
@@ -143,6 +149,8 @@ def convert(module: tf.Module, quantization: str, calibration: Iterable[np.ndarr
     crops = list(calibration or [])
     if not crops:
         raise ValueError("int8 quantization needs calibration crops")
+    if keep_float == "default":
+        keep_float = float_tensors(module.input_size)
     keep = [] if keep_float is None else float_nodes(c.convert(), keep_float)
     c = converter()
     c.optimizations = [tf.lite.Optimize.DEFAULT]

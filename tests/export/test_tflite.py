@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from repose_tf.export.tflite import TFLiteModel, check_builtin_ops
+from repose_tf.export.tflite import TFLiteModel, check_builtin_ops, float_tensors
 from repose_tf.inference import load_predictor
 from tests.export.artifacts import (
     SIZE,
@@ -86,9 +87,14 @@ def test_int8_is_quantized_but_keeps_heatmaps_and_decoding_in_float(files: dict[
                                                                      reference):
     model = TFLiteModel.load(files["int8"])
     convs = [(dtype, name) for op, dtype, name in model.graph_ops() if op == "CONV_2D"]
+    keep = float_tensors(SIZE)
     float_convs = [name for dtype, name in convs if dtype == np.float32]
-    assert len(convs) - len(float_convs) > 90  # the network's body is int8 ...
-    assert len(float_convs) == 4, float_convs  # ... but the four heatmap (p) convolutions of the tiny decoder
+    int8_convs = [name for dtype, name in convs if dtype != np.float32]
+    # The encoder below full resolution, the heads and the kinematic updates are int8 ...
+    assert len(int8_convs) > 60 and not [n for n in int8_convs if keep.search(n)]
+    # ... the decoder, the full-resolution encoder stage and the heatmap convolutions are not.
+    assert {"dec32_p", "dec64_proj", "enc64_d"} <= {m.group(1) for n in float_convs
+                                                   if (m := re.search(r"/(\w+?)_1/", n))}, float_convs
     out = model.predict_crops(crops)
     assert out["heatmaps"].dtype == np.float32 and np.isfinite(out["keypoints"]).all()
     # Loose agreement on an untrained model (docs/deployment.md measures a trained one).
