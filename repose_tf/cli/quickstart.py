@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from repose_tf.cli._args import positive_int
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -20,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "The figures go to <out>/quickstart.json.  A rerun reuses the data and resumes training.")
     p.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder (default: quickstart)")
     p.add_argument("--smoke", action="store_true", help="tiny counts and steps: checks that every step runs")
-    p.add_argument("--workers", type=int, metavar="N", help="processes generating people (default: cores)")
+    p.add_argument("--workers", type=positive_int, metavar="N", help="processes generating people (default: cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
