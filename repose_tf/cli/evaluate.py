@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 
 from repose_tf.cli import UserError
+from repose_tf.cli._args import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="heatmap decoding: dark (default), quarter (quarter offset) or argmax")
     p.add_argument("--metric", default="auto",
                    help="auto (default): PCKh@0.5 for MPII records with head boxes, PCK@0.2 otherwise")
-    p.add_argument("--batch", type=int, default=32, help="crops per forward pass (default 32)")
-    p.add_argument("--limit", type=int, metavar="N", help="evaluate the first N records only")
+    p.add_argument("--batch", type=positive_int, default=32, help="crops per forward pass (default 32)")
+    p.add_argument("--limit", type=positive_int, metavar="N", help="evaluate the first N records only")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON")
     p.add_argument("--predictions", type=Path, metavar="DIR",
                    help="where predictions-<dataset>.npy go (default: beside --json, else the current directory)")
@@ -52,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
 
     from repose_tf.eval.evaluate import evaluate, format_scores
 
-    if args.batch < 1 or (args.limit is not None and args.limit < 1):
-        raise UserError("--batch and --limit must be >= 1")
     predictions = args.predictions or (args.json.parent if args.json else Path("."))
     try:
         result = evaluate(args.model, args.data, flip=args.flip, decode=args.decode, metric=args.metric,
