@@ -142,6 +142,16 @@ def test_variants_build() -> None:
     assert stacked.get_layer("stage2_enc64_f").blocks[0].conv.kernel.shape[2] == TINY.width + 14
 
 
+def test_zero_update_passes_keep_the_decoupled_heads() -> None:
+    # The "no updates" ablation (benchmarks/ablation.py): post-update heads read v_k directly.
+    model = build_model(TINY.replace(name="tiny_no_updates", update_passes=0))
+    assert list(model.output) == output_names(TINY)
+    assert not [layer for layer in model.layers if isinstance(layer, KinematicUpdate)]
+    for n in NAMES:
+        trunk = model.get_layer(f"post_{n}_trunk")
+        assert _producer(trunk._inbound_nodes[0].input_tensors[0]) == f"v_{n}"
+
+
 def test_keras_round_trip(tiny: keras.Model, tmp_path) -> None:
     x = np.random.default_rng(2).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
     path = tmp_path / "tiny.keras"
