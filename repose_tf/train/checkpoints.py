@@ -200,7 +200,8 @@ class CheckpointWriter:
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp", dir=self.directory))
         try:
             model.save_weights(tmp / WEIGHTS_FILE)
-            np.savez(tmp / OPTIMIZER_FILE, **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)})
+            np.savez(tmp / OPTIMIZER_FILE,
+                     **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)})
             (tmp / CONFIG_FILE).write_text(self.config.to_json() + "\n")
             (tmp / STATE_FILE).write_text(json.dumps({"step": step, "time": time.time(), **(state or {})}) + "\n")
             final = self.directory / name

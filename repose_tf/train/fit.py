@@ -65,6 +65,7 @@ from repose_tf.train.strategy import (
     is_chief,
     make_strategy,
     precision_policy,
+    trainable_model,
 )
 
 
@@ -267,7 +268,7 @@ def fit(
     policy = precision_policy(strategy, recipe.mixed_precision)
     keras.utils.set_random_seed(recipe.seed)
     with dtype_policy(policy), strategy.scope():
-        model = build_model(cfg)
+        model = trainable_model(build_model(cfg), strategy)
         optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate,
                                                         recipe.warmup_steps))
         model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in names},

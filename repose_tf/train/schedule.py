@@ -19,7 +19,8 @@ PAPER_RATES = (1e-3, 5e-4, 1e-6)
 SCHEDULES = ("paper", "cosine")
 
 
-def paper_schedule(steps: int = PAPER_STEPS, base_rate: float = PAPER_RATES[0]) -> keras.optimizers.schedules.LearningRateSchedule:
+def paper_schedule(steps: int = PAPER_STEPS,
+                   base_rate: float = PAPER_RATES[0]) -> keras.optimizers.schedules.LearningRateSchedule:
     """The paper's piecewise-constant schedule, scaled to ``steps`` and ``base_rate``."""
     _check(steps, base_rate)
     boundaries = [max(1, round(b * steps / PAPER_STEPS)) for b in PAPER_BOUNDARIES]

@@ -8,7 +8,8 @@ Strategies (``--strategy``):
   ``tf.config.set_logical_device_configuration``, as the tests do).
 * ``multiworker``: synchronous data parallelism over the workers listed in ``TF_CONFIG``
   (``MultiWorkerMirroredStrategy``, collective all-reduce).  Every worker runs the same command;
-  worker 0 (the chief) writes checkpoints, logs and the final model.
+  worker 0 (the chief) writes checkpoints, logs and the final model.  Keras 3's ``fit`` needs
+  fixes under this strategy, made by :class:`CollectiveModel` (see :func:`trainable_model`).
 * ``tpu``: a Cloud/Colab TPU (``TPUStrategy``); the TPU is found by ``TPUClusterResolver``.
 * ``auto``: a TPU if one answers, else ``multiworker`` if ``TF_CONFIG`` lists several workers,
   else ``mirrored`` if there are several GPUs, else ``default``.
@@ -23,8 +24,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -53,7 +56,8 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         if len(_tf_config_workers()) < 1:
             raise ValueError("--strategy multiworker needs TF_CONFIG with a 'cluster' of workers and this "
                              "process's 'task', e.g. "
-                             '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type": "worker", "index": 0}}')
+                             '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
+                             '"task": {"type": "worker", "index": 0}}')
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = _tpu_resolver()
     if resolver is None:
@@ -73,6 +77,86 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return task_type == "worker" and task_id == 0 and not has_chief
+
+
+class CollectiveModel(keras.Model):
+    """A functional model that Keras 3.15's ``fit`` can train under ``MultiWorkerMirroredStrategy``.
+
+    Built as ``CollectiveModel(model.input, model.output)``, it shares the layers (so the
+    variables, their paths and the checkpoints) of ``model`` and changes two steps of ``fit``,
+    both in Keras' TensorFlow trainer (``keras/src/backend/tensorflow/trainer.py``):
+
+    * ``_maybe_symbolic_build`` averages the first distributed ``(x, y)`` batch with a single
+      ``strategy.reduce("MEAN", batch, axis=None)`` over the whole structure, only to learn its
+      shapes and dtypes; the collective strategy cannot reduce a structure and fails.  Here each
+      input takes the first local replica's tensor instead: same shapes, no communication.
+    * ``reduce_per_replica`` averages the train step's logs with ``strategy.reduce("MEAN", value,
+      axis=0)`` under this strategy, which fails on the scalar losses.  :meth:`train_step` gives
+      every log value a batch axis of one, so that reduction yields the mean over the replicas,
+      as a scalar, like ``MirroredStrategy``'s.
+
+    And one more, in Keras' layers: BatchNormalization's moving mean and variance are variables
+    without aggregation, so each replica updates its own copy from its own batch and the workers'
+    copies drift apart (the trainable weights stay equal: their gradients are all-reduced).
+    :meth:`train_step` averages those variables over the replicas after every step, which gives
+    every worker the moving averages of the replica-averaged batch statistics (the update is
+    linear), as Keras 2 did with ``aggregation=MEAN``.
+
+    The loss, gradients and optimizer update are those of ``keras.Model.train_step``.  Only
+    ``fit`` (through :meth:`train_step`) is fixed: ``evaluate`` and ``predict`` are not used in
+    training.
+    """
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Overrides Keras' private method (TensorFlowTrainer, Keras 3.15) for this class only: the
+        # same steps, with the first local replica's batch in place of its strategy.reduce.
+        strategy = self.distribute_strategy
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = keras.tree.map_structure(
+                    lambda value: strategy.experimental_local_results(value)[0], next(batches))
+                break
+        with strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    def train_step(self, data: Any) -> dict[str, tf.Tensor]:
+        logs = super().train_step(data)
+        self._average_local_variables()
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+    def _average_local_variables(self) -> None:
+        """Replace the float non-trainable variables without aggregation by their replica mean.
+
+        They travel as one flat tensor (one collective, not one per variable), placed on the
+        variables' device: ``all_reduce`` groups its values by device and rejects a tensor without
+        one, which a plain read is in the graph of a worker with a single replica.
+        """
+        local = [v for v in self.non_trainable_variables
+                 if v.aggregation == "none" and keras.backend.is_float_dtype(v.dtype)]
+        if not local:
+            return
+        with tf.device(local[0].value.device):
+            flat = tf.concat([tf.reshape(tf.cast(v.value, tf.float32), [-1]) for v in local], axis=0)
+        averaged = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, flat)
+        parts = tf.split(averaged, [math.prod(v.shape) for v in local])
+        for variable, part in zip(local, parts):
+            variable.assign(tf.cast(tf.reshape(part, variable.shape), variable.dtype))
+
+
+def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy) -> keras.Model:
+    """The model to compile and ``fit`` under ``strategy``: ``model`` itself, or a
+    :class:`CollectiveModel` sharing its layers under a ``MultiWorkerMirroredStrategy`` over
+    several workers (with a single worker, Keras does not take the collective code paths and
+    ``model`` trains as it is).
+
+    Call it inside ``strategy.scope()``, where ``model`` was built.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return model
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    if len(cluster.get("chief", [])) + len(cluster.get("worker", [])) < 2:
+        return model
+    return CollectiveModel(model.input, model.output, name=model.name)
 
 
 def precision_policy(strategy: tf.distribute.Strategy, mixed: bool) -> str:

@@ -88,7 +88,8 @@ def test_run_directory_and_single_checkpoint_are_found(tmp_path: Path) -> None:
 
 
 def test_another_network_is_refused_with_the_differences(tmp_path: Path) -> None:
-    with pytest.raises(CheckpointError, match=r"network 'repose', not of 'tiny'.*width: 64 in the checkpoint, 32 asked"):
+    with pytest.raises(CheckpointError,
+                       match=r"network 'repose', not of 'tiny'.*width: 64 in the checkpoint, 32 asked"):
         check_same_network(CONFIG, get_config("repose"), tmp_path)
     check_same_network(CONFIG, get_config("tiny"), tmp_path)
 
