@@ -7,8 +7,8 @@
 Each variant trains the ``tiny`` network with :func:`repose_tf.train.fit` for ``--steps`` steps of
 batch 16 (Adam, 50 warm-up steps, cosine decay) on ``synthetic-train`` and logs the validation
 PCK@0.2 on the first 150 ``synthetic-val`` people every 200 steps; the table goes to stdout and,
-with ``--out``, to a Markdown file.  Variants differ in the target's sigma, the augmentation and
-the learning rate.
+with ``--out``, to a Markdown file.  Variants differ in the target's sigma, the augmentation, the
+learning rate and the initialisation of the heatmap (p) layers.
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ class Variant:
     sigma: float
     augment: AugmentConfig
     learning_rate: float
+    heatmap_init: str = "small"
 
 
 VARIANTS = {
-    "sigma4_paper_lr2e-3": Variant(4.0, PAPER_AUGMENT, 2e-3),
-    "sigma4_paper_lr5e-3": Variant(4.0, PAPER_AUGMENT, 5e-3),
+    "sigma4_paper_lr2e-3": Variant(4.0, PAPER_AUGMENT, 2e-3, "glorot"),
+    "sigma4_paper_lr5e-3": Variant(4.0, PAPER_AUGMENT, 5e-3, "glorot"),
+    "sigma6_light_glorot": Variant(6.0, LIGHT_AUGMENT, 5e-3, "glorot"),
     "sigma6_light": Variant(6.0, LIGHT_AUGMENT, 5e-3),
 }
 
@@ -48,7 +50,7 @@ def run(name: str, variant: Variant, data: Path, out: Path, steps: int) -> list[
     recipe = TrainRecipe(steps=steps, batch_size=16, learning_rate=variant.learning_rate, schedule="cosine",
                          warmup_steps=50, checkpoint_every=100, pck_every=200, val_limit=150,
                          shuffle_buffer=4000, augment=variant.augment)
-    cfg = get_config("tiny").replace(sigma=variant.sigma)
+    cfg = get_config("tiny").replace(sigma=variant.sigma, heatmap_init=variant.heatmap_init)
     result = fit(cfg, str(data / "synthetic-train-*.tfrecord"), out / name,
                  val_data=str(data / "synthetic-val-*.tfrecord"), recipe=recipe, strategy="default")
     with result.history.open(newline="") as f:
@@ -64,16 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(VARIANTS), help="run these variants only")
     parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
     args = parser.parse_args(argv)
-    lines = ["| variant | sigma | augmentation | Adam lr | validation PCK@0.2 by step | minutes |",
-             "|---|---:|---|---:|---|---:|"]
+    lines = ["| variant | sigma | augmentation | Adam lr | p-block init | validation PCK@0.2 by step | minutes |",
+             "|---|---:|---|---:|---|---|---:|"]
     for name in args.only or list(VARIANTS):
         variant = VARIANTS[name]
         start = time.time()
         curve = run(name, variant, args.data, args.runs, args.steps)
         augment = "paper" if variant.augment == PAPER_AUGMENT else "light"
         points = ", ".join(f"{step}: {pck:.1f}" for step, pck in curve)
-        lines.append(f"| {name} | {variant.sigma:g} | {augment} | {variant.learning_rate:g} | {points} | "
-                     f"{(time.time() - start) / 60:.1f} |")
+        lines.append(f"| {name} | {variant.sigma:g} | {augment} | {variant.learning_rate:g} | {variant.heatmap_init} "
+                     f"| {points} | {(time.time() - start) / 60:.1f} |")
         print(lines[-1], flush=True)
     table = "\n".join(lines) + "\n"
     print(table)

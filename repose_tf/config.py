@@ -24,6 +24,7 @@ from repose_tf.skeleton import (
 
 UPDATE_STRATEGIES = ("trainable", "add", "replace", "sequential", "none")
 POST_UPDATE_HEADS = ("per_keypoint", "joint")
+HEATMAP_INITS = ("small", "glorot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +52,9 @@ class RePoseConfig:
         concatenation of all post-update features, Sec. 4.1).
       num_stages: stacked RePose networks (Table 6).
       sigma: standard deviation (input pixels) of the ground-truth Gaussians (5 at 128x128).
+      heatmap_init: initialisation of the p blocks (the paper does not give one): "small" (Glorot
+        weights / 100, bias 0.01: heatmaps start near 0.01) or "glorot" (Keras' defaults: heatmaps
+        start O(1), and training takes about twice the steps; docs/training.md).
     """
 
     name: str = "repose"
@@ -68,6 +72,7 @@ class RePoseConfig:
     post_update_head: str = "per_keypoint"
     num_stages: int = 1
     sigma: float = 5.0
+    heatmap_init: str = "small"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ordering", tuple(self.ordering))
@@ -87,6 +92,9 @@ class RePoseConfig:
         if self.post_update_head not in POST_UPDATE_HEADS:
             raise ValueError(f"config {self.name!r}: post_update_head must be one of {POST_UPDATE_HEADS}, "
                              f"got {self.post_update_head!r}")
+        if self.heatmap_init not in HEATMAP_INITS:
+            raise ValueError(f"config {self.name!r}: heatmap_init must be one of {HEATMAP_INITS}, "
+                             f"got {self.heatmap_init!r}")
         if self.coarsest >= self.input_size:
             raise ValueError(f"config {self.name!r}: coarsest resolution {self.coarsest} must be below the "
                              f"input size {self.input_size}")

@@ -28,6 +28,7 @@ def test_unknown_preset() -> None:
     ({"coarsest": 256}, "must be below the input size"),
     ({"update_strategy": "mean"}, "update_strategy"),
     ({"width": 0}, "width must be a positive integer"),
+    ({"heatmap_init": "zeros"}, "heatmap_init must be one of"),
 ])
 def test_bad_config_raises_value_error_naming_the_problem(changes: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):

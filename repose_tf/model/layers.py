@@ -28,12 +28,16 @@ class ConvBlock(keras.layers.Layer):
     """
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, use_bn: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
         self.use_bn = use_bn
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
         self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
-                                        dtype=self.dtype_policy, name="conv")
+                                        kernel_initializer=self.kernel_initializer,
+                                        bias_initializer=self.bias_initializer, dtype=self.dtype_policy, name="conv")
         self.bn = (keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn")
                    if use_bn else None)
 
@@ -53,7 +57,9 @@ class ConvBlock(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "use_bn": self.use_bn}
+                "strides": self.strides, "use_bn": self.use_bn,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer)}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

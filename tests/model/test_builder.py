@@ -152,6 +152,21 @@ def test_zero_update_passes_keep_the_decoupled_heads() -> None:
         assert _producer(trunk._inbound_nodes[0].input_tensors[0]) == f"v_{n}"
 
 
+@pytest.mark.parametrize("init, low, high", [("small", 0.005, 0.02), ("glorot", 0.0, None)])
+def test_heatmap_init(init: str, low: float, high: float | None) -> None:
+    # "small": every heatmap starts near 0.01 everywhere and every p-block ReLU is active.
+    # "glorot": Keras' defaults, O(1) heatmaps at initialisation.
+    keras.utils.set_random_seed(0)
+    model = build_model(TINY.replace(name=f"tiny_{init}", heatmap_init=init))
+    x = np.random.default_rng(3).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    for name, heatmaps in model(x).items():
+        h = keras.ops.convert_to_numpy(heatmaps)
+        if high is None:
+            assert h.max() > 0.2, name
+        else:
+            assert low < h.min() and h.max() < high, (name, h.min(), h.max())
+
+
 def test_keras_round_trip(tiny: keras.Model, tmp_path) -> None:
     x = np.random.default_rng(2).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
     path = tmp_path / "tiny.keras"
