@@ -33,8 +33,8 @@ body or a limb).  Params and FLOPs with :mod:`repose_tf.model.complexity`.
 
 Time: 8 tracings of the training step (about a minute each on 2 cores) plus, for each of the 24 runs, ``--steps``
 steps, a restart of a few seconds and the evaluation.  docs/train_step.md measured 0.51 s per step of ``tiny`` at
-batch 16 on 2 cores, so the default 300 steps alone take about an hour: set ``--steps`` to the time at hand (the
-estimate printed after the first runs tells).
+batch 16 on 2 cores: the default 180 steps keep the whole run under an hour there (docs/ablation.md gives the
+measured time); the estimate printed after the first runs tells how long other sizes take.
 
 Writes ``--out`` (Markdown), and beside it, in the folder named like it without ``.md``, ``results.json`` (every
 run, updated after each one) and the plots.
@@ -71,15 +71,12 @@ from repose_tf.data.synthetic import generate_people
 from repose_tf.data.synthetic.scene import DEFAULT_OCCLUDER_FRACTION
 from repose_tf.eval.evaluate import EvalPredictions, Predictor, predict, predictor_from_model
 from repose_tf.eval.metrics import pck_curve, torso_sizes
-from repose_tf.model.builder import build_model, output_names
+from repose_tf.model.builder import build_model
 from repose_tf.model.complexity import graph_conv_flops, model_graph, trainable_params
 from repose_tf.quickstart import IMAGE_SIZE, QUICK_AUGMENT, TRAIN_SEED, VAL_SEED
 from repose_tf.skeleton import TOP_DOWN_ORDER, Skeleton
 from repose_tf.train import callbacks as cb
-from repose_tf.train.fit import DataSource, TrainRecipe, training_dataset
-from repose_tf.train.loss import PartialMSE, keras_targets
-from repose_tf.train.optimizer import FusedAdam
-from repose_tf.train.schedule import make_schedule
+from repose_tf.train.fit import DataSource, TrainRecipe, compile_for_training, keras_training_dataset
 from repose_tf.viz import save_png
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,7 +173,7 @@ class Scale:
 # The quickstart's recipe (Adam 5e-3, cosine decay, light augmentation), which gets tiny off the loss plateau
 # within a few hundred steps (docs/training.md).
 CPU = Scale("cpu", ABLATION_BASE,
-            TrainRecipe(steps=300, batch_size=16, learning_rate=5e-3, schedule="cosine", shuffle_buffer=4000,
+            TrainRecipe(steps=180, batch_size=16, learning_rate=5e-3, schedule="cosine", shuffle_buffer=4000,
                         augment=QUICK_AUGMENT),
             train_count=4000, val_count=500)
 # The paper's network and recipe (Sec. 4: Adam, batch 64, 2M steps, the paper's schedule and augmentation) on
@@ -213,22 +210,6 @@ def synthetic_split(directory: Path, split: str, count: int, seed: int, occluder
         write_shards(people, directory, DATASET, split, total=count, progress=progress,
                      metadata={"sources": sources})
     return str(directory / f"{DATASET}-{split}-*.tfrecord")
-
-
-def compile_like_fit(model: keras.Model, cfg: RePoseConfig, recipe: TrainRecipe) -> list[np.ndarray]:
-    """Compile ``model`` as :func:`repose_tf.train.fit` does; return the optimizer variables' initial values."""
-    optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps))
-    model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in output_names(cfg)},
-                  jit_compile=recipe.jit_compile)
-    model.optimizer.build(model.trainable_variables)
-    return [v.numpy() for v in model.optimizer.variables]
-
-
-def keras_dataset(data: str, cfg: RePoseConfig, recipe: TrainRecipe) -> tf.data.Dataset:
-    """:func:`training_dataset` seeded with ``recipe.seed``, with targets packed per output as ``fit`` does."""
-    names = output_names(cfg)
-    return training_dataset([DataSource(data)], cfg, recipe, recipe.seed).map(
-        lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 class StepTimes(keras.callbacks.Callback):
@@ -288,7 +269,8 @@ class Network:
     def build(cls, cfg: RePoseConfig, recipe: TrainRecipe) -> Network:
         model = build_model(cfg)
         params, flops = trainable_params(model), graph_conv_flops(model_graph(model))
-        optimizer_start = compile_like_fit(model, cfg, recipe)
+        compile_for_training(model, cfg, recipe)
+        optimizer_start = [v.numpy() for v in model.optimizer.variables]
         return cls(cfg, recipe, model, optimizer_start, predictor_from_model(model, cfg, cfg.name), params, flops)
 
     def train_and_score(self, seed: int, train_data: str, val_data: str) -> tuple[dict[str, Any], EvalPredictions]:
@@ -302,7 +284,8 @@ class Network:
         per_epoch = max(1, recipe.steps // LOSS_POINTS)
         timer, guard = StepTimes(), cb.NaNGuard()
         start = time.perf_counter()
-        history = model.fit(keras_dataset(train_data, cfg, recipe), epochs=math.ceil(recipe.steps / per_epoch),
+        data = keras_training_dataset([DataSource(train_data)], cfg, recipe, recipe.seed)
+        history = model.fit(data, epochs=math.ceil(recipe.steps / per_epoch),
                             steps_per_epoch=per_epoch, callbacks=[guard, cb.StopAtStep(recipe.steps), timer],
                             shuffle=False, verbose=0)
         train_seconds = time.perf_counter() - start
@@ -481,7 +464,7 @@ def _estimate(entry: dict[str, Any], variants: int, seeds: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, help="training steps per run (default: 300; --paper-scale: 2M)")
+    parser.add_argument("--steps", type=int, help="training steps per run (default: 180; --paper-scale: 2M)")
     parser.add_argument("--batch", type=int, help="batch size (default: 16; --paper-scale: 64)")
     parser.add_argument("--seeds", type=int, help="seeds per network, 0 .. N-1 (default: 3)")
     parser.add_argument("--only", action="append", choices=list(VARIANTS), metavar="VARIANT",

@@ -212,6 +212,23 @@ def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe
     return mixed.batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
+                           seed: int) -> tf.data.Dataset:
+    """:func:`training_dataset` with the targets packed per output for Keras' ``fit`` (:func:`keras_targets`)."""
+    names = output_names(config)
+    return training_dataset(sources, config, recipe, seed).map(
+        lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def compile_for_training(model: keras.Model, config: RePoseConfig, recipe: TrainRecipe) -> None:
+    """Compile ``model`` as :func:`fit` trains it: eq. (3) (:class:`PartialMSE`) on every output,
+    :class:`FusedAdam` on the recipe's schedule, XLA if asked; the optimizer's variables are built."""
+    optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps))
+    model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in output_names(config)},
+                  jit_compile=recipe.jit_compile)
+    model.optimizer.build(model.trainable_variables)
+
+
 def fit(
     config: str | RePoseConfig,
     data: str | DataSource | Sequence[str | DataSource],
@@ -253,12 +270,10 @@ def fit(
     latest = latest_checkpoint(ckpt_dir)
     if latest is not None:
         check_same_network(cfg, latest.config(), latest.path)
-    # Bad data fails here, before the (slow) model build.
-    names = output_names(cfg)
     start_step = latest.step if latest is not None else 0
     seed = recipe.seed + start_step + 7919 * _worker_index(strategy)
-    dataset = training_dataset(sources, cfg, recipe, seed).map(
-        lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
+    # Bad data fails here, before the (slow) model build.
+    dataset = keras_training_dataset(sources, cfg, recipe, seed)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = dataset.with_options(options)
@@ -269,11 +284,7 @@ def fit(
     keras.utils.set_random_seed(recipe.seed)
     with dtype_policy(policy), strategy.scope():
         model = trainable_model(build_model(cfg), strategy)
-        optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate,
-                                                        recipe.warmup_steps))
-        model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in names},
-                      jit_compile=recipe.jit_compile)
-        model.optimizer.build(model.trainable_variables)
+        compile_for_training(model, cfg, recipe)
         if latest is not None:
             restore(latest, model, model.optimizer)
     step = cb.current_step(model)
