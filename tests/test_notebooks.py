@@ -60,7 +60,8 @@ def read_notebook(name: str) -> nbformat.NotebookNode:
 
 def parameters_cell(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     cells = [c for c in nb.cells if PARAMETERS in c.metadata.get("tags", [])]
-    assert len(cells) == 1 and cells[0].cell_type == "code", f"{name}.ipynb needs exactly one code cell tagged {PARAMETERS!r}"
+    assert len(cells) == 1 and cells[0].cell_type == "code", \
+        f"{name}.ipynb needs exactly one code cell tagged {PARAMETERS!r}"
     return cells[0]
 
 

@@ -209,7 +209,8 @@ def load_predictor(path: str | Path) -> Predictor:
         raise FileNotFoundError(f"{path}: no such model file or directory")
     if path.is_file():
         if path.suffix != ".keras":
-            raise ValueError(f"{path}: a model file must be .keras; give a checkpoint or SavedModel directory otherwise")
+            raise ValueError(f"{path}: a model file must be .keras; "
+                             "give a checkpoint or SavedModel directory otherwise")
         try:
             model = keras.models.load_model(path, compile=False)
         except (ValueError, OSError, TypeError) as e:
@@ -320,7 +321,8 @@ def predict(
         keypoints=cat["keypoints"].astype(np.float64), scores=cat["scores"], gt=cat["gt"].astype(np.float64),
         annotated=cat["annotated"].astype(bool), visible=cat["visible"].astype(bool),
         head_boxes=cat["head_boxes"].astype(np.float64), has_head_box=cat["has_head_box"].astype(bool),
-        dataset=np.array([d.decode() for d in cat["dataset"]]), image_id=np.array([i.decode() for i in cat["image_id"]]),
+        dataset=np.array([d.decode() for d in cat["dataset"]]),
+        image_id=np.array([i.decode() for i in cat["image_id"]]),
         person_index=cat["person_index"].astype(np.int64),
         crops=(np.concatenate(kept_crops)[:keep_crops] if kept_crops
                else np.zeros((0, cfg.input_size, cfg.input_size, 3), np.uint8)),
@@ -496,7 +498,8 @@ def evaluate(
     if predictions_dir is None and json_path is not None:
         predictions_dir = Path(json_path).parent
     if predictions_dir is not None:
-        files.update({f"predictions-{k}": v for k, v in save_predictions(predictions, skeleton, predictions_dir).items()})
+        saved = save_predictions(predictions, skeleton, predictions_dir)
+        files.update({f"predictions-{k}": v for k, v in saved.items()})
     report = {
         "model": predictor.source,
         "config": predictor.config.name,

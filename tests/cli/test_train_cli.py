@@ -30,7 +30,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
 
 
 def _command(setup: dict, out: Path, steps: int) -> list[str]:
-    return [sys.executable, "-c", "import sys; from repose_tf.cli import main; sys.exit(main(sys.argv[1:]))", "train", "--out", str(out), "--config", str(setup["config"]),
+    return [sys.executable, "-c", "import sys; from repose_tf.cli import main; sys.exit(main(sys.argv[1:]))",
+            "train", "--out", str(out), "--config", str(setup["config"]),
             "--data", str(setup["data"]), "--steps", str(steps), "--batch", "4", "--checkpoint-every", "5",
             "--pck-every", "0", "--strategy", "default", "--no-progress"]
 
