@@ -66,21 +66,18 @@ from matplotlib.figure import Figure
 from tqdm import tqdm
 
 from repose_tf.config import PAPER_COMPLEXITY, PRESETS, RePoseConfig, get_config
-from repose_tf.data.shards import list_shards, sidecar_path, write_shards
-from repose_tf.data.synthetic import generate_people
 from repose_tf.data.synthetic.scene import DEFAULT_OCCLUDER_FRACTION
 from repose_tf.eval.evaluate import EvalPredictions, Predictor, predict, predictor_from_model
 from repose_tf.eval.metrics import pck_curve, torso_sizes
 from repose_tf.model.builder import build_model
 from repose_tf.model.complexity import graph_conv_flops, model_graph, trainable_params
-from repose_tf.quickstart import IMAGE_SIZE, QUICK_AUGMENT, TRAIN_SEED, VAL_SEED
+from repose_tf.quickstart import IMAGE_SIZE, QUICK_AUGMENT, TRAIN_SEED, VAL_SEED, synthetic_split
 from repose_tf.skeleton import TOP_DOWN_ORDER, Skeleton
 from repose_tf.train import callbacks as cb
 from repose_tf.train.fit import DataSource, TrainRecipe, compile_for_training, keras_training_dataset
 from repose_tf.viz import save_png
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASET = "synthetic"
 PAPER_INPUT = 128
 THRESHOLDS = (0.2, 0.1)
 SUBSETS = ("all", "occluded", "visible")
@@ -195,21 +192,6 @@ def resolution(cfg: RePoseConfig) -> str:
         return f"{c}×{c}"
     p = c * PAPER_INPUT // cfg.input_size
     return f"{c}×{c} (paper {p}×{p})"
-
-
-def synthetic_split(directory: Path, split: str, count: int, seed: int, occluder_fraction: float,
-                    progress: bool) -> str:
-    """Write (or reuse) ``synthetic-<split>`` shards of ``count`` people; return their glob pattern."""
-    sources = {"generator": "repose_tf.data.synthetic.generate_people", "count": count, "seed": seed,
-               "image_size": IMAGE_SIZE, "occluder_fraction": occluder_fraction}
-    sidecar = sidecar_path(directory, DATASET, split)
-    if not (sidecar.is_file() and list_shards(directory, DATASET, split)
-            and json.loads(sidecar.read_text()).get("sources") == sources):
-        people = generate_people(count, seed, IMAGE_SIZE, occluder_fraction=occluder_fraction,
-                                 workers=os.cpu_count() or 1)
-        write_shards(people, directory, DATASET, split, total=count, progress=progress,
-                     metadata={"sources": sources})
-    return str(directory / f"{DATASET}-{split}-*.tfrecord")
 
 
 class StepTimes(keras.callbacks.Callback):
@@ -498,8 +480,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = list(range(args.seeds or scale.seeds))
     train_count, val_count = args.train_count or scale.train_count, args.val_count or scale.val_count
 
-    train_data = synthetic_split(args.data_dir, "train", train_count, TRAIN_SEED, args.occluder_fraction, True)
-    val_data = synthetic_split(args.data_dir, "val", val_count, VAL_SEED, args.occluder_fraction, True)
+    train_data = synthetic_split(args.data_dir, "train", train_count, TRAIN_SEED,
+                                 occluder_fraction=args.occluder_fraction)
+    val_data = synthetic_split(args.data_dir, "val", val_count, VAL_SEED, occluder_fraction=args.occluder_fraction)
     assets = args.out.with_suffix("")
     command = " ".join(["python benchmarks/ablation.py", shlex.join(sys.argv[1:] if argv is None else argv)]).rstrip()
     results: dict[str, Any] = {

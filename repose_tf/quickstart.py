@@ -99,8 +99,9 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
     start = time.time()
 
     clock = time.time()
-    train_pattern = _synthetic_split(out / "data", "train", plan.train_count, TRAIN_SEED, workers, progress)
-    val_pattern = _synthetic_split(out / "data", "val", plan.val_count, VAL_SEED, workers, progress)
+    train_pattern = synthetic_split(out / "data", "train", plan.train_count, TRAIN_SEED, workers=workers,
+                                    progress=progress)
+    val_pattern = synthetic_split(out / "data", "val", plan.val_count, VAL_SEED, workers=workers, progress=progress)
     seconds["data"] = time.time() - clock
 
     clock = time.time()
@@ -163,14 +164,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _synthetic_split(directory: Path, split: str, count: int, seed: int, workers: int | None,
-                     progress: bool) -> str:
-    """Write (or reuse) ``synthetic-<split>`` shards of ``count`` people; return their glob pattern."""
+def synthetic_split(directory: Path, split: str, count: int, seed: int, *, workers: int | None = None,
+                    progress: bool = True, occluder_fraction: float | None = None) -> str:
+    """Write (or reuse) ``synthetic-<split>`` shards of ``count`` people; return their glob pattern.
+
+    The shards are reused when their sidecar records the same generator arguments.  ``occluder_fraction``
+    None is the generator's default (benchmarks/ablation.py sets it).
+    """
     from repose_tf.data.shards import list_shards, sidecar_path, write_shards
     from repose_tf.data.synthetic import generate_people
 
     sources = {"generator": "repose_tf.data.synthetic.generate_people", "count": count, "seed": seed,
                "image_size": IMAGE_SIZE}
+    if occluder_fraction is not None:
+        sources["occluder_fraction"] = occluder_fraction
     sidecar = sidecar_path(directory, "synthetic", split)
     reuse = False
     if sidecar.is_file() and list_shards(directory, "synthetic", split):
@@ -179,8 +186,10 @@ def _synthetic_split(directory: Path, split: str, count: int, seed: int, workers
         except json.JSONDecodeError:
             reuse = False
     if not reuse:
-        write_shards(generate_people(count, seed, IMAGE_SIZE, workers=workers or os.cpu_count() or 1),
-                     directory, "synthetic", split, total=count, progress=progress, metadata={"sources": sources})
+        people = generate_people(count, seed, IMAGE_SIZE, occluder_fraction=occluder_fraction,
+                                 workers=workers or os.cpu_count() or 1)
+        write_shards(people, directory, "synthetic", split, total=count, progress=progress,
+                     metadata={"sources": sources})
     return str(directory / f"synthetic-{split}-*.tfrecord")
 
 
