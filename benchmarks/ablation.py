@@ -65,6 +65,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
+from repose_tf.cli._args import positive_int
 from repose_tf.config import PAPER_COMPLEXITY, PRESETS, RePoseConfig, get_config
 from repose_tf.data.synthetic.scene import DEFAULT_OCCLUDER_FRACTION
 from repose_tf.eval.evaluate import EvalPredictions, Predictor, predict, predictor_from_model
@@ -446,13 +447,14 @@ def _estimate(entry: dict[str, Any], variants: int, seeds: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, help="training steps per run (default: 180; --paper-scale: 2M)")
-    parser.add_argument("--batch", type=int, help="batch size (default: 16; --paper-scale: 64)")
-    parser.add_argument("--seeds", type=int, help="seeds per network, 0 .. N-1 (default: 3)")
+    parser.add_argument("--steps", type=positive_int, help="training steps per run (default: 180; --paper-scale: 2M)")
+    parser.add_argument("--batch", type=positive_int, help="batch size (default: 16; --paper-scale: 64)")
+    parser.add_argument("--seeds", type=positive_int, help="seeds per network, 0 .. N-1 (default: 3)")
     parser.add_argument("--only", action="append", choices=list(VARIANTS), metavar="VARIANT",
                         help=f"train this network only (repeatable): {', '.join(VARIANTS)}")
-    parser.add_argument("--train-count", type=int, help="synthetic training people (default: 4000; paper: 40000)")
-    parser.add_argument("--val-count", type=int, help="held-out people (default: 500; paper: 2000)")
+    parser.add_argument("--train-count", type=positive_int,
+                        help="synthetic training people (default: 4000; paper: 40000)")
+    parser.add_argument("--val-count", type=positive_int, help="held-out people (default: 500; paper: 2000)")
     parser.add_argument("--occluder-fraction", type=float, default=DEFAULT_OCCLUDER_FRACTION,
                         help="probability of occluders in front of a person (default: %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=ROOT / "runs" / "ablation" / "data",
