@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from repose_tf.cli import main
+from repose_tf.quickstart import FULL, SMOKE, plan_for
 
 
 def test_smoke_run_leaves_every_output(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -24,3 +26,25 @@ def test_smoke_run_leaves_every_output(tmp_path: Path, capsys: pytest.CaptureFix
     assert (Path(summary["files"]["savedmodel"]) / "saved_model.pb").is_file()
     assert len(list((out / "data").glob("synthetic-train-*.tfrecord"))) == 1
     assert (out / "eval" / "predictions-synthetic.npy").is_file()
+
+
+def test_steps_override_keeps_the_recipe() -> None:
+    assert plan_for() is FULL and plan_for(smoke=True) is SMOKE
+    longer = plan_for(steps=3 * FULL.recipe.steps)
+    assert longer.recipe.steps == 3 * FULL.recipe.steps
+    assert dataclasses.replace(longer.recipe, steps=FULL.recipe.steps) == FULL.recipe
+    assert (longer.train_count, longer.val_count, longer.flip, longer.decode) == (
+        FULL.train_count, FULL.val_count, FULL.flip, FULL.decode)
+
+
+@pytest.mark.parametrize("steps", [0, -5, 2.5, True])
+def test_bad_steps_are_refused(steps: object) -> None:
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        plan_for(steps=steps)
+
+
+def test_cli_refuses_zero_steps(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["quickstart", "--steps", "0"])
+    assert exit_info.value.code == 2
+    assert "--steps" in capsys.readouterr().err
