@@ -26,7 +26,9 @@ import argparse
 import datetime
 import os
 import platform
+import shlex
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -235,7 +237,7 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         f"the pre-update heads and intermediate outputs pruned) is {deployed_flops / 1e9:.2f} GFLOPs. "
         f"The roofline network is {roofline_flops / 1e9:.2f} GFLOPs.",
         "",
-        f"Written by `python benchmarks/latency.py{' --quick' if args.quick else ''}` on "
+        f"Written by `python benchmarks/latency.py {shlex.join(sys.argv[1:])}` on "
         f"{datetime.date.today()}: {cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
         f"{THREADS} threads, load average {os.getloadavg()[0]:.1f} at the end (on a shared machine the "
         "absolute numbers are slow and noisy; the calls of all forms are interleaved, so compare rows of one "
