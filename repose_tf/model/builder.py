@@ -29,8 +29,8 @@ from repose_tf.model.layers import ConvBlock, ConvStack, KinematicUpdate, Resize
 # heatmap_init="small": the p blocks start with Glorot weights scaled by 1/100 (variance 1e-4) and a
 # bias of 0.01, so every heatmap starts near 0.01 everywhere, the loss near the all-zero prediction's,
 # and most ReLU outputs alive.  With plain Glorot weights ("glorot") the initial heatmaps are O(1) on
-# BatchNorm'd features (eq. 3 loss ~3 for tiny instead of ~0.16), the first hundred steps go into
-# shrinking them, and a given PCK comes about twice as late (docs/training.md).
+# BatchNorm'd features (eq. 3 loss ~3 for tiny at sigma 6, against ~0.16 for all-zero heatmaps), the first
+# hundred steps go into shrinking them, and a given PCK comes about twice as late (docs/training.md).
 P_INITIALIZERS = {
     "small": (keras.initializers.VarianceScaling(1e-4, mode="fan_avg", distribution="uniform"),
               keras.initializers.Constant(0.01)),
