@@ -82,13 +82,12 @@ def plan_for(smoke: bool = False, steps: int | None = None) -> QuickstartPlan:
     """:data:`SMOKE` or :data:`FULL`, with ``steps`` training steps instead of the plan's if given.
 
     A longer run keeps the recipe (its cosine decay spans the new ``steps``); the ten-minute
-    target is :data:`FULL`'s.
+    target is :data:`FULL`'s.  Raises ValueError (from :class:`TrainRecipe`) for ``steps`` that
+    is not a positive integer.
     """
     plan = SMOKE if smoke else FULL
     if steps is None:
         return plan
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
     return dataclasses.replace(plan, recipe=dataclasses.replace(plan.recipe, steps=steps))
 
 

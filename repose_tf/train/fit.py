@@ -142,8 +142,9 @@ class TrainRecipe:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "shuffle_buffer"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.pck_every < 0:
             raise ValueError(f"pck_every must be >= 0, got {self.pck_every}")
         if self.val_limit is not None and self.val_limit < 1:

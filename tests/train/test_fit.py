@@ -152,3 +152,10 @@ def test_bad_training_data_is_named_before_training(kind: str, message: str, tmp
     if kind != "missing":
         assert str(path) in str(error.value) or kind == "empty"
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", 8.0), ("checkpoint_every", True),
+                                         ("shuffle_buffer", -1), ("keep_checkpoints", 2.5)])
+def test_recipe_counts_must_be_positive_integers(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=f"{field} must be a positive integer, got {value!r}"):
+        TrainRecipe(**{field: value})
