@@ -1,0 +1,115 @@
+"""How the quickstart's accuracy grows with training time: its recipe run for several step counts.
+
+    python benchmarks/quickstart_scaling.py --steps 1400 --steps 4200 --steps 8400   # ~80 min
+    python benchmarks/quickstart_scaling.py --dir quickstart --dir quickstart-long   # tabulate finished runs
+
+``--steps N`` runs ``repose quickstart --out <root>/steps-N --steps N`` (the same data, network and
+recipe, the cosine decay spread over N steps; a finished run there is reused, an interrupted one
+resumes).  ``--dir`` adds the ``quickstart.json`` of a finished quickstart.  Each row gives a run's
+steps, its total minutes (data, training, evaluation, export) and PCK@0.2 on the 300 held-out
+people.  With two or more runs, a least-squares line PCK = a + b * log2(minutes) through them, and
+the minutes at which that line reaches ``--target``: an extrapolation of the measured rows, quoted
+as such.  Runs sequentially (never two trainings at once on a 2-core machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+from repose_tf.cli._args import positive_int
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_steps(root: Path, steps: int) -> Path:
+    """The quickstart trained for ``steps`` steps in ``root/steps-<steps>``; returns that directory."""
+    from repose_tf.quickstart import quickstart
+
+    out = root / f"steps-{steps}"
+    quickstart(out, steps=steps)
+    return out
+
+
+def read_run(directory: Path) -> dict[str, float]:
+    """Steps, minutes and PCK of a finished quickstart directory."""
+    path = directory / "quickstart.json"
+    if not path.is_file():
+        raise SystemExit(f"{directory}: no quickstart.json (is it a finished `repose quickstart --out` directory?)")
+    summary = json.loads(path.read_text())
+    if summary["plan"].get("smoke"):
+        raise SystemExit(f"{directory}: a --smoke run, not a measurement")
+    return {"dir": str(directory), "steps": summary["steps"], "minutes": summary["seconds"]["total"] / 60,
+            "train_minutes": summary["seconds"]["train"] / 60, "pck": summary["pck"],
+            "load": summary["machine"]["load_average_at_start"]}
+
+
+def fit_log2(rows: list[dict[str, float]]) -> tuple[float, float]:
+    """Least squares PCK = a + b * log2(minutes): returns (a, b)."""
+    xs = [math.log2(r["minutes"]) for r in rows]
+    ys = [r["pck"] for r in rows]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    return my - b * mx, b
+
+
+def report(rows: list[dict[str, float]], target: float, command: str) -> str:
+    rows = sorted(rows, key=lambda r: r["steps"])
+    lines = [
+        "# Quickstart accuracy against training time",
+        "",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}.",
+        "",
+        "The quickstart's data, `tiny` network and recipe (`repose_tf.quickstart.FULL`: batch 8, Adam 5e-3, "
+        "cosine decay over the run's steps), PCK@0.2 on the 300 held-out synthetic people (flip test, DARK).",
+        "",
+        "| run | steps | minutes, total | of which training | PCK@0.2 | load average at start |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| `{r['dir']}` | {r['steps']} | {r['minutes']:.1f} | {r['train_minutes']:.1f} | "
+                     f"{r['pck']:.1f} | {r['load']:.1f} |")
+    if len({r["minutes"] for r in rows}) >= 2:
+        a, b = fit_log2(rows)
+        lines += ["", f"Least squares through these rows: PCK = {a:.1f} + {b:.2f} × log2(minutes), "
+                  f"{b:.1f} points per doubling of the time."]
+        if b > 0:
+            minutes = 2 ** ((target - a) / b)
+            lines.append(f"Extrapolated, that line reaches {target:g} % after about {minutes:.0f} minutes "
+                         f"({minutes / 60:.1f} h) of the same recipe on this machine; an extrapolation, "
+                         "not a measurement (the gain per doubling may shrink).")
+        residuals = [r["pck"] - (a + b * math.log2(r["minutes"])) for r in rows]
+        lines.append("Residuals of the rows: " + ", ".join(f"{e:+.1f}" for e in residuals) + " points.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=positive_int, action="append", default=[],
+                        help="run the quickstart for N steps (repeatable)")
+    parser.add_argument("--dir", type=Path, action="append", default=[],
+                        help="a finished quickstart output directory (repeatable)")
+    parser.add_argument("--root", type=Path, default=ROOT / "runs" / "quickstart-scaling",
+                        help="where --steps runs go (default: runs/quickstart-scaling)")
+    parser.add_argument("--target", type=float, default=80.0, help="PCK@0.2 to extrapolate to (80)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart_scaling.md")
+    args = parser.parse_args(argv)
+    if not args.steps and not args.dir:
+        parser.error("give --steps N or --dir DIR (at least one)")
+    dirs = [*args.dir, *(run_steps(args.root, n) for n in args.steps)]
+    rows = [read_run(d) for d in dirs]
+    text = report(rows, args.target, "python benchmarks/quickstart_scaling.py " + " ".join(
+        sys.argv[1:] if argv is None else argv))
+    print(text)
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
