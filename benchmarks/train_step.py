@@ -1,13 +1,17 @@
-"""Seconds per training step of a preset, with TensorFlow's oneDNN kernels on and off, with and without XLA.
+"""Seconds per training step of a preset: oneDNN kernels on and off, XLA, and the cost of RePose's parts.
 
-    python benchmarks/train_step.py                     # tiny, batch 16 -> docs/train_step.md
-    python benchmarks/train_step.py --preset repose --batch 8 --steps 3
+    python benchmarks/train_step.py                     # tiny, batch 8 (the quickstart's) -> docs/train_step.md
+    python benchmarks/train_step.py --preset repose --batch 8 --steps 8
 
 Each configuration runs in its own process (``TF_ENABLE_ONEDNN_OPTS`` is read when TensorFlow is
 imported): build the network, compile it as :func:`repose_tf.train.fit` does (FusedAdam, eq. 3 on
-every output), time the first step (tracing included), then the mean of the next ``--steps``
-steps on one fixed random batch.  The ratio column compares each row with the first, measured in
-the same run; absolute times vary with the load of the machine.
+every output), time the first ``train_on_batch`` step (tracing included), run :data:`WARMUP_STEPS` untimed steps,
+then ``--steps`` timed steps on one fixed random batch in :data:`ROUNDS` rounds; a step's time is
+the median of the rounds.  The second table takes the kinematic parts away (oneDNN on, no XLA):
+the preset without update passes, and the UNet it reduces to without decoupling (Sec. 3.1), to
+show what the per-keypoint branches and the updates cost against their share of the FLOPs.  Those
+three networks share one process and their rounds alternate, so their ratios hold under a changing
+load; absolute times, and rows of the first table, vary with the load of the machine.
 """
 
 from __future__ import annotations
@@ -23,57 +27,86 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGURATIONS = (("1", False), ("0", False), ("1", True))
+WARMUP_STEPS = 5
+ROUNDS = 4
+# The second table: config changes that take RePose's kinematic parts away, with their descriptions.
+PARTS = (
+    ({}, "as configured"),
+    ({"update_passes": 0}, "no kinematic updates (`update_passes=0`)"),
+    ({"update_strategy": "none"}, "no decoupling, no updates: the UNet (`update_strategy='none'`)"),
+)
 
 
-def measure(preset: str, batch: int, steps: int, jit: bool) -> dict[str, float]:
-    """Run in the child process: first-step and mean step seconds."""
+def measure(preset: str, batch: int, steps: int, jit: bool, variants: list[dict]) -> list[dict[str, float]]:
+    """Run in the child process: per variant (config changes), first-step and median step seconds,
+    trainable variables and forward FLOPs.  After every variant is built and traced, the timed steps
+    run in :data:`ROUNDS` rounds that alternate between the variants, so a change in the machine's
+    load falls on all of them alike; a variant's step time is the median of its rounds."""
     import numpy as np
     import tensorflow as tf
 
     from repose_tf.config import get_config
     from repose_tf.model.builder import build_model, output_names
+    from repose_tf.model.complexity import profile
     from repose_tf.train.loss import PartialMSE
     from repose_tf.train.optimizer import FusedAdam
 
-    cfg = get_config(preset)
-    model = build_model(cfg)
-    names = output_names(cfg)
-    model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names}, jit_compile=jit)
     rng = np.random.default_rng(0)
-    size, k = cfg.input_size, cfg.num_keypoints
-    images = rng.uniform(0, 255, (batch, size, size, 3)).astype("float32")
-    targets = rng.uniform(0, 1, (batch, size, size, 2 * k)).astype("float32")
-    data = tf.data.Dataset.from_tensors((images, {n: targets for n in names})).repeat()
-    start = time.perf_counter()
-    model.fit(data, steps_per_epoch=1, epochs=1, verbose=0)
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
-    return {"first": first, "step": (time.perf_counter() - start) / steps}
+    runs = []
+    for changes in variants:
+        cfg = get_config(preset).replace(**changes)
+        model = build_model(cfg)
+        names = output_names(cfg)
+        model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names}, jit_compile=jit)
+        size, k = cfg.input_size, cfg.num_keypoints
+        images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)), tf.float32)
+        targets = tf.constant(rng.uniform(0, 1, (batch, size, size, 2 * k)), tf.float32)
+        batch_data = (images, {n: targets for n in names})
+        start = time.perf_counter()
+        model.train_on_batch(*batch_data)
+        first = time.perf_counter() - start
+        for _ in range(WARMUP_STEPS):
+            model.train_on_batch(*batch_data)
+        runs.append({"model": model, "batch": batch_data, "first": first, "rounds": [],
+                     "variables": len(model.trainable_variables), "flops": profile(cfg).flops})
+    per_round = max(1, steps // ROUNDS)
+    for _ in range(ROUNDS):
+        for run in runs:
+            start = time.perf_counter()
+            for _ in range(per_round):
+                run["model"].train_on_batch(*run["batch"])
+            run["rounds"].append((time.perf_counter() - start) / per_round)
+    return [{"first": r["first"], "step": float(np.median(r["rounds"])), "variables": r["variables"],
+             "flops": r["flops"]} for r in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="tiny")
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps after the first")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps after the warm-up")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "train_step.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--variants", default="[{}]", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(measure(args.preset, args.batch, args.steps, args.child == "xla")))
+        print(json.dumps(measure(args.preset, args.batch, args.steps, args.child == "xla", json.loads(args.variants))))
         return 0
 
-    load_before = os.getloadavg()
-    rows = []
-    for onednn, jit in CONFIGURATIONS:
+    def child(onednn: str, jit: bool, variants: list[dict]) -> list[dict[str, float]]:
         env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "2"}
         command = [sys.executable, __file__, "--preset", args.preset, "--batch", str(args.batch),
-                   "--steps", str(args.steps), "--child", "xla" if jit else "plain"]
+                   "--steps", str(args.steps), "--child", "xla" if jit else "plain", "--variants", json.dumps(variants)]
         run = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-        result = json.loads(run.stdout.strip().splitlines()[-1])
-        rows.append((onednn, jit, result))
-        print(f"oneDNN {onednn} XLA {jit}: first step {result['first']:.1f} s, then {result['step']:.3f} s/step")
+        results = json.loads(run.stdout.strip().splitlines()[-1])
+        for changes, result in zip(variants, results):
+            print(f"oneDNN {onednn} XLA {jit} {changes}: first step {result['first']:.1f} s, "
+                  f"then {result['step']:.3f} s/step")
+        return results
+
+    load_before = os.getloadavg()
+    rows = [(onednn, jit, child(onednn, jit, [{}])[0]) for onednn, jit in CONFIGURATIONS]
+    parts = list(zip((text for _, text in PARTS), child("1", False, [changes for changes, _ in PARTS])))
     load_after = os.getloadavg()
     base = rows[0][2]["step"]
     lines = [
@@ -94,7 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     for onednn, jit, result in rows:
         lines.append(f"| {onednn} | {'yes' if jit else 'no'} | {result['first']:.1f} | {result['step']:.3f} | "
                      f"{result['step'] / base:.2f} |")
-    lines += ["", "`import repose_tf` sets `TF_ENABLE_ONEDNN_OPTS=1` unless it is set already (docs/training.md).", ""]
+    lines += ["", "`import repose_tf` sets `TF_ENABLE_ONEDNN_OPTS=1` unless it is set already (docs/training.md).", "",
+              "## What the kinematic parts cost", "",
+              f"Preset `{args.preset}`, batch {args.batch}, oneDNN on, no XLA, the three networks in one process, "
+              f"their timed steps in {ROUNDS} alternating rounds (median of the rounds).", "",
+              "| network | trainable variables | forward GFLOPs | first step, s (tracing included) | s per step "
+              "| relative to row 1 |",
+              "|---|---:|---:|---:|---:|---:|"]
+    part_base = parts[0][1]["step"]
+    for text, result in parts:
+        lines.append(f"| {text} | {result['variables']} | {result['flops'] / 1e9:.2f} | {result['first']:.1f} | "
+                     f"{result['step']:.3f} | {result['step'] / part_base:.2f} |")
+    lines.append("")
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
     return 0

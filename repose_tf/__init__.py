@@ -13,8 +13,8 @@ import os
 from typing import Any
 
 # TensorFlow's x86 wheels switch their oneDNN kernels on only for some Intel CPUs.  On the
-# others (AMD EPYC here, many cloud VMs) the stock CPU convolutions train RePose about half as
-# fast: docs/performance.md.  The user's own setting wins; it takes effect only when this
+# others (AMD EPYC here, many cloud VMs) the stock CPU kernels train RePose more slowly:
+# docs/train_step.md.  The user's own setting wins; it takes effect only when this
 # package is imported before TensorFlow (the ``repose`` command always is).
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
