@@ -5,9 +5,9 @@
 
 Each configuration runs in its own process (``TF_ENABLE_ONEDNN_OPTS`` is read when TensorFlow is
 imported): build the network, compile it as :func:`repose_tf.train.fit` does (FusedAdam, eq. 3 on
-every output), time the first ``train_on_batch`` step (tracing included), run :data:`WARMUP_STEPS` untimed steps,
-then ``--steps`` timed steps on one fixed random batch in :data:`ROUNDS` rounds; a step's time is
-the median of the rounds.  The second table takes the kinematic parts away (oneDNN on, no XLA):
+every output), time the first ``train_on_batch`` step (tracing included), run :data:`WARMUP_STEPS`
+untimed steps, then ``--steps`` timed steps on one fixed random batch in :data:`ROUNDS` rounds; a
+step's time is the median of the rounds.  The second table takes the kinematic parts away (oneDNN on, no XLA):
 the preset without update passes, and the UNet it reduces to without decoupling (Sec. 3.1), to
 show what the per-keypoint branches and the updates cost against their share of the FLOPs.  Those
 three networks share one process and their rounds alternate, so their ratios hold under a changing
