@@ -40,12 +40,15 @@ def read_run(directory: Path) -> dict[str, float]:
     path = directory / "quickstart.json"
     if not path.is_file():
         raise SystemExit(f"{directory}: no quickstart.json (is it a finished `repose quickstart --out` directory?)")
-    summary = json.loads(path.read_text())
-    if summary["plan"].get("smoke"):
-        raise SystemExit(f"{directory}: a --smoke run, not a measurement")
-    return {"dir": str(directory), "steps": summary["steps"], "minutes": summary["seconds"]["total"] / 60,
-            "train_minutes": summary["seconds"]["train"] / 60, "pck": summary["pck"],
-            "load": summary["machine"]["load_average_at_start"]}
+    try:
+        summary = json.loads(path.read_text())
+        if summary["plan"].get("smoke"):
+            raise SystemExit(f"{directory}: a --smoke run, not a measurement")
+        return {"dir": str(directory), "steps": summary["steps"], "minutes": summary["seconds"]["total"] / 60,
+                "train_minutes": summary["seconds"]["train"] / 60, "pck": summary["pck"],
+                "load": summary["machine"]["load_average_at_start"]}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise SystemExit(f"{path}: not a quickstart summary ({type(err).__name__}: {err})") from None
 
 
 def fit_log2(rows: list[dict[str, float]]) -> tuple[float, float]:

@@ -48,6 +48,12 @@ def test_refuses_smoke_runs_missing_dirs_and_no_runs(tmp_path):
     assert run.returncode != 0 and "a --smoke run, not a measurement" in run.stderr
     run = _script("--dir", str(tmp_path / "missing"), "--out", str(tmp_path / "x.md"))
     assert run.returncode != 0 and "no quickstart.json" in run.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for text in ("{not json", json.dumps({"plan": {}, "steps": 5})):
+        (broken / "quickstart.json").write_text(text)
+        run = _script("--dir", str(broken), "--out", str(tmp_path / "x.md"))
+        assert run.returncode != 0 and "not a quickstart summary" in run.stderr and "Traceback" not in run.stderr
     run = _script("--out", str(tmp_path / "x.md"))
     assert run.returncode == 2 and "give --steps N or --dir DIR" in run.stderr
     assert not (tmp_path / "x.md").exists()
