@@ -104,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.steps and not args.dir:
         parser.error("give --steps N or --dir DIR (at least one)")
-    dirs = [*args.dir, *(run_steps(args.root, n) for n in args.steps)]
-    rows = [read_run(d) for d in dirs]
+    # The finished runs first, so a bad --dir is reported before any training starts.
+    rows = [read_run(d) for d in args.dir]
+    rows += [read_run(run_steps(args.root, n)) for n in args.steps]
     text = report(rows, args.target, "python benchmarks/quickstart_scaling.py " + " ".join(
         sys.argv[1:] if argv is None else argv))
     print(text)
