@@ -35,8 +35,8 @@ def run_steps(root: Path, steps: int) -> Path:
     return out
 
 
-def read_run(directory: Path) -> dict[str, float]:
-    """Steps, minutes and PCK of a finished quickstart directory."""
+def read_run(directory: Path) -> dict:
+    """Steps, minutes, PCK and plan of a finished quickstart directory."""
     path = directory / "quickstart.json"
     if not path.is_file():
         raise SystemExit(f"{directory}: no quickstart.json (is it a finished `repose quickstart --out` directory?)")
@@ -44,14 +44,17 @@ def read_run(directory: Path) -> dict[str, float]:
         summary = json.loads(path.read_text())
         if summary["plan"].get("smoke"):
             raise SystemExit(f"{directory}: a --smoke run, not a measurement")
+        # What must match between runs for one line through them to mean anything: all but the steps.
+        plan = {**summary["plan"], "recipe": {k: v for k, v in summary["plan"]["recipe"].items() if k != "steps"}}
         return {"dir": str(directory), "steps": summary["steps"], "minutes": summary["seconds"]["total"] / 60,
                 "train_minutes": summary["seconds"]["train"] / 60, "pck": summary["pck"],
-                "load": summary["machine"]["load_average_at_start"]}
+                "load": summary["machine"]["load_average_at_start"], "n_val": summary["n_val"],
+                "preset": summary["preset"]["name"], "plan": plan}
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise SystemExit(f"{path}: not a quickstart summary ({type(err).__name__}: {err})") from None
 
 
-def fit_log2(rows: list[dict[str, float]]) -> tuple[float, float]:
+def fit_log2(rows: list[dict]) -> tuple[float, float]:
     """Least squares PCK = a + b * log2(minutes): returns (a, b)."""
     xs = [math.log2(r["minutes"]) for r in rows]
     ys = [r["pck"] for r in rows]
@@ -61,15 +64,27 @@ def fit_log2(rows: list[dict[str, float]]) -> tuple[float, float]:
     return my - b * mx, b
 
 
-def report(rows: list[dict[str, float]], target: float, command: str) -> str:
+def check_same_plan(rows: list[dict]) -> None:
+    """Refuse runs whose preset, data or recipe differ in anything but the number of steps."""
+    first = rows[0]
+    for r in rows[1:]:
+        if (r["preset"], r["plan"]) != (first["preset"], first["plan"]):
+            raise SystemExit(f"{r['dir']} and {first['dir']} differ in more than their steps (preset, data or "
+                             "recipe): a line through them would not measure training time")
+
+
+def report(rows: list[dict], target: float, command: str) -> str:
     rows = sorted(rows, key=lambda r: r["steps"])
+    recipe = rows[0]["plan"]["recipe"]
     lines = [
         "# Quickstart accuracy against training time",
         "",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}.",
         "",
-        "The quickstart's data, `tiny` network and recipe (`repose_tf.quickstart.FULL`: batch 8, Adam 5e-3, "
-        "cosine decay over the run's steps), PCK@0.2 on the 300 held-out synthetic people (flip test, DARK).",
+        f"The quickstart's data, `{rows[0]['preset']}` network and recipe (batch {recipe['batch_size']}, "
+        f"Adam {recipe['learning_rate']:g}, {recipe['schedule']} schedule over the run's steps), PCK@0.2 on the "
+        f"{rows[0]['n_val']} held-out synthetic people (flip test: {rows[0]['plan']['flip']}, "
+        f"decoding: {rows[0]['plan']['decode']}).",
         "",
         "| run | steps | minutes, total | of which training | PCK@0.2 | load average at start |",
         "|---|---:|---:|---:|---:|---:|",
@@ -107,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     # The finished runs first, so a bad --dir is reported before any training starts.
     rows = [read_run(d) for d in args.dir]
     rows += [read_run(run_steps(args.root, n)) for n in args.steps]
+    check_same_plan(rows)
     text = report(rows, args.target, "python benchmarks/quickstart_scaling.py " + " ".join(
         sys.argv[1:] if argv is None else argv))
     print(text)

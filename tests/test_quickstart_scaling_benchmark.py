@@ -12,13 +12,15 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "quickstart_scaling.py"
 
 
-def _run_dir(root: Path, name: str, steps: int, minutes: float, pck: float, smoke: bool = False) -> Path:
+def _run_dir(root: Path, name: str, steps: int, minutes: float, pck: float, smoke: bool = False,
+             learning_rate: float = 5e-3) -> Path:
     """A quickstart output directory holding only the quickstart.json fields the script reads."""
     d = root / name
     d.mkdir()
+    recipe = {"steps": steps, "batch_size": 8, "learning_rate": learning_rate, "schedule": "cosine"}
     (d / "quickstart.json").write_text(json.dumps({
-        "plan": {"smoke": smoke}, "steps": steps, "pck": pck,
-        "seconds": {"total": minutes * 60, "train": minutes * 60 - 50},
+        "preset": {"name": "tiny"}, "plan": {"smoke": smoke, "flip": True, "decode": "dark", "recipe": recipe},
+        "steps": steps, "pck": pck, "n_val": 300, "seconds": {"total": minutes * 60, "train": minutes * 60 - 50},
         "machine": {"load_average_at_start": 0.2}}))
     return d
 
@@ -40,9 +42,11 @@ def test_fit_and_extrapolation_on_exact_log_linear_runs(tmp_path):
     assert "PCK = 20.0 + 10.00 × log2(minutes)" in text
     assert "reaches 80 % after about 64 minutes" in text
     assert "Residuals of the rows: +0.0, +0.0, +0.0 points." in text
+    assert "`tiny` network and recipe (batch 8, Adam 0.005, cosine schedule" in text
+    assert "on the 300 held-out synthetic people" in text
 
 
-def test_refuses_smoke_runs_missing_dirs_and_no_runs(tmp_path):
+def test_refuses_smoke_missing_broken_and_mixed_runs(tmp_path):
     smoke = _run_dir(tmp_path, "smoke", 2, 0.5, 1.0, smoke=True)
     run = _script("--dir", str(smoke), "--out", str(tmp_path / "x.md"))
     assert run.returncode != 0 and "a --smoke run, not a measurement" in run.stderr
@@ -54,6 +58,10 @@ def test_refuses_smoke_runs_missing_dirs_and_no_runs(tmp_path):
         (broken / "quickstart.json").write_text(text)
         run = _script("--dir", str(broken), "--out", str(tmp_path / "x.md"))
         assert run.returncode != 0 and "not a quickstart summary" in run.stderr and "Traceback" not in run.stderr
+    other = [_run_dir(tmp_path, "lr5e-3", 1000, 8, 40.0), _run_dir(tmp_path, "lr1e-2", 2000, 16, 50.0,
+                                                                   learning_rate=1e-2)]
+    run = _script(*(a for d in other for a in ("--dir", str(d))), "--out", str(tmp_path / "x.md"))
+    assert run.returncode != 0 and "differ in more than their steps" in run.stderr
     run = _script("--out", str(tmp_path / "x.md"))
     assert run.returncode == 2 and "give --steps N or --dir DIR" in run.stderr
     assert not (tmp_path / "x.md").exists()
