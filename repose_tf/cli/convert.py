@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repose_tf.cli import UserError
-from repose_tf.cli._args import positive_int
+from repose_tf.cli._args import image_range, positive_int
 from repose_tf.data.convert import InputError
 from repose_tf.data.convert.images import StorageOptions
 from repose_tf.data.shards import DEFAULT_RECORDS_PER_SHARD, write_shards
@@ -76,6 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lspet = sub.add_parser("lspet", help="LSP extended: joints.mat (14, 3, 10000) + im00001.jpg ...")
     lspet.add_argument("--joints", required=True, type=Path, help="LSPET joints.mat")
     lspet.add_argument("--images", required=True, type=Path, help="folder of im00001.jpg ... im10000.jpg")
+    lspet.add_argument("--val", type=image_range, metavar="FIRST-LAST",
+                       help="hold images FIRST..LAST (1-based, inclusive) out of lspet-train as lspet-val, "
+                            "e.g. 8501-9000")
     _add_benchmark_options(lspet)
     lspet.set_defaults(func=run_lspet)
 
@@ -141,7 +144,7 @@ def run_lsp(args: argparse.Namespace) -> int:
 def run_lspet(args: argparse.Namespace) -> int:
     from repose_tf.data.convert.lsp import convert_lspet
 
-    return _run(convert_lspet, args, joints_mat=args.joints, images_dir=args.images)
+    return _run(convert_lspet, args, joints_mat=args.joints, images_dir=args.images, val=args.val)
 
 
 def run_mpii(args: argparse.Namespace) -> int:

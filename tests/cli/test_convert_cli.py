@@ -31,6 +31,18 @@ def test_lspet(shared_data: Path, tmp_path: Path, capsys):
     assert len(list(read_records(tmp_path, "lspet", "train"))) == 3
 
 
+def test_lspet_validation_slice(shared_data: Path, tmp_path: Path, capsys):
+    assert main(_lspet_args(shared_data, tmp_path, "--limit", "2", "--val", "29-30")) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"lspet-train: wrote 2 record(s) in 1 shard(s) -> {tmp_path}/lspet-train-*.tfrecord",
+        f"lspet-val: wrote 2 record(s) in 1 shard(s) -> {tmp_path}/lspet-val-*.tfrecord"]
+    for bad in ("30-29", "0-5", "8501", "a-b"):
+        with pytest.raises(SystemExit) as e:
+            main(_lspet_args(shared_data, tmp_path / "bad", "--val", bad))
+        assert e.value.code == 2
+        assert "--val: " in capsys.readouterr().err
+
+
 def test_missing_image_is_skipped_or_fatal_with_strict(shared_data: Path, tmp_path: Path, capsys, caplog):
     assert main(_lspet_args(shared_data, tmp_path / "lenient", "--limit", "31")) == 0
     assert "wrote 30 record(s) in 1 shard(s), skipped 1 {'missing_image': 1}" in capsys.readouterr().out

@@ -124,7 +124,7 @@ def test_lsp_sidecar(shared_data: Path, lsp_images: Path, tmp_path: Path):
 def test_lspet_real_images(shared_data: Path, tmp_path: Path):
     root = shared_data / "lspet"
     joints = scipy.io.loadmat(root / "joints.mat")["joints"].transpose(2, 0, 1)
-    summary = convert_lspet(root / "joints.mat", root / "images", tmp_path, limit=30, options=QUIET)
+    [summary] = convert_lspet(root / "joints.mat", root / "images", tmp_path, limit=30, options=QUIET)
     assert summary["counts"]["written"] == 30 and summary["split"] == "train"
     cropped = 0
     for i, rec in enumerate(read_records(tmp_path, "lspet", "train")):
@@ -146,6 +146,21 @@ def test_lspet_real_images(shared_data: Path, tmp_path: Path):
         assert error.pop((0, 0)) < 0.7 * min(error.values())
         cropped += stored.shape != source.shape
     assert cropped > 0
+
+
+def test_lspet_validation_slice_is_held_out_of_train(shared_data: Path, tmp_path: Path):
+    root = shared_data / "lspet"
+    train, val = convert_lspet(root / "joints.mat", root / "images", tmp_path, limit=20, options=QUIET,
+                               val=range(20, 30))
+    assert (train["split"], train["counts"]["written"]) == ("train", 20)
+    assert (val["split"], val["counts"]["written"]) == ("val", 10)
+    assert val["sources"]["val_images"] == [21, 30]
+    ids = {split: [r["image/id"].decode() for r in read_records(tmp_path, "lspet", split)]
+           for split in ("train", "val")}
+    assert ids["train"] == [f"im{i:05d}.jpg" for i in range(1, 21)]
+    assert ids["val"] == [f"im{i:05d}.jpg" for i in range(21, 31)]
+    with pytest.raises(InputError, match="within 1-10000, got 9991-10010"):
+        convert_lspet(root / "joints.mat", root / "images", tmp_path / "bad", options=QUIET, val=range(9990, 10010))
 
 
 def test_rerun_is_idempotent_and_leaves_no_temp_files(shared_data: Path, tmp_path: Path):
@@ -179,7 +194,7 @@ def bad_lspet(shared_data: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 def test_bad_people_and_images_are_skipped_and_reported(bad_lspet: tuple[Path, Path], tmp_path: Path):
     joints_mat, images = bad_lspet
-    summary = convert_lspet(joints_mat, images, tmp_path / "out", limit=6, options=QUIET)
+    [summary] = convert_lspet(joints_mat, images, tmp_path / "out", limit=6, options=QUIET)
     assert summary["counts"] == {"written": 1, "skipped": 5, "skipped_by_reason": {
         "missing_image": 1, "nan_coordinates": 1, "no_annotated_keypoints": 1, "unreadable_image": 2}}
     got = [(s["reason"], Path(s["file"]).name, s["index"]) for s in summary["skipped"]]

@@ -59,7 +59,7 @@ def read_joints_mat(path: Path, shape: tuple[int, int, int]) -> np.ndarray:
         variables = scipy.io.loadmat(str(path))
     except NotImplementedError as e:  # scipy's answer to MATLAB v7.3 (HDF5) files
         raise InputError(f"{path}: unreadable .mat ({e}); save it with -v7") from None
-    except (OSError, ValueError, EOFError, TypeError) as e:
+    except (OSError, ValueError, EOFError, TypeError, scipy.io.matlab.MatReadError) as e:
         raise InputError(f"{path}: not a readable MATLAB file ({e})") from None
     if "joints" not in variables:
         found = sorted(k for k in variables if not k.startswith("__"))
@@ -99,12 +99,13 @@ def lsp_annotations(joints_mat: Path, images_dir: Path, split: str,
     return people
 
 
-def lspet_annotations(joints_mat: Path, images_dir: Path, limit: int | None = None) -> list[PersonAnnotation]:
-    """People of LSPET (all train), the first ``limit`` images only if given."""
+def lspet_annotations(joints_mat: Path, images_dir: Path, limit: int | None = None,
+                      indices: Sequence[int] | None = None) -> list[PersonAnnotation]:
+    """People of LSPET at 0-based image ``indices`` (default all), the first ``limit`` of them only if given."""
     joints = read_joints_mat(joints_mat, (LSP14.num_keypoints, 3, LSPET_NUM_IMAGES)).transpose(2, 0, 1)
     _check_flags(joints[:, :, 2], joints_mat)
     people = []
-    for i in range(LSPET_NUM_IMAGES)[:limit]:
+    for i in list(range(LSPET_NUM_IMAGES) if indices is None else indices)[:limit]:
         name = f"im{i + 1:05d}.jpg"
         labelled = joints[i, :, 2] == 1
         people.append(PersonAnnotation(
@@ -152,18 +153,35 @@ def convert_lsp(joints_mat: str | os.PathLike, images_dir: str | os.PathLike, ou
     return summaries
 
 
+def lspet_splits(val: range | None) -> dict[str, list[int]]:
+    """0-based image indices of ``lspet-train`` and, given ``val`` (0-based image indices), ``lspet-val``."""
+    if val is None:
+        return {"train": list(range(LSPET_NUM_IMAGES))}
+    if not (0 <= val.start < val.stop <= LSPET_NUM_IMAGES):
+        raise InputError(f"LSPET validation images must lie within 1-{LSPET_NUM_IMAGES}, "
+                         f"got {val.start + 1}-{val.stop}")
+    return {"train": [i for i in range(LSPET_NUM_IMAGES) if i not in val], "val": list(val)}
+
+
 def convert_lspet(joints_mat: str | os.PathLike, images_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                  limit: int | None = None, options: ConvertOptions = ConvertOptions()) -> dict[str, Any]:
-    """Write ``lspet-train`` shards; return the sidecar.  ``limit``: only the first images."""
+                  limit: int | None = None, options: ConvertOptions = ConvertOptions(),
+                  val: range | None = None) -> list[dict[str, Any]]:
+    """Write ``lspet-train`` shards (and ``lspet-val`` with the 0-based image indices ``val``, held out of
+    train); return the sidecars.  ``limit``: only the first images of each split."""
     joints_mat, images_dir = Path(joints_mat), Path(images_dir)
-    people = lspet_annotations(joints_mat, images_dir, limit)
-    conventions = {
-        **COMMON_CONVENTIONS,
-        "keypoints": "LSPET joints.mat (x, y) - 1 (MATLAB 1-based -> 0-based)",
-        "annotated": "joints.mat flag == 1 (flag 0 = not labelled, coordinates arbitrary)",
-        "visible": "same as annotated (LSPET has no separate occlusion flag)",
-        "center_scale": f"from the keypoints: center = {_KEYPOINT_BOX}",
-        "person_index": "image number - 1",
-    }
-    return convert_people(people, joints_mat, out_dir, "lspet", "train", options,
-                          {"conventions": conventions, "sources": _sources(joints_mat, images_dir, limit)})
+    summaries = []
+    for split, indices in lspet_splits(val).items():
+        people = lspet_annotations(joints_mat, images_dir, limit, indices)
+        conventions = {
+            **COMMON_CONVENTIONS,
+            "keypoints": "LSPET joints.mat (x, y) - 1 (MATLAB 1-based -> 0-based)",
+            "annotated": "joints.mat flag == 1 (flag 0 = not labelled, coordinates arbitrary)",
+            "visible": "same as annotated (LSPET has no separate occlusion flag)",
+            "center_scale": f"from the keypoints: center = {_KEYPOINT_BOX}",
+            "person_index": "image number - 1",
+        }
+        sources = {**_sources(joints_mat, images_dir, limit),
+                   "val_images": None if val is None else [val.start + 1, val.stop]}
+        summaries.append(convert_people(people, joints_mat, out_dir, "lspet", split, options,
+                                        {"conventions": conventions, "sources": sources}))
+    return summaries
