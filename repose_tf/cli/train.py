@@ -14,7 +14,8 @@ import argparse
 from pathlib import Path
 
 from repose_tf.cli import UserError
-from repose_tf.cli._args import positive_float, positive_int
+from repose_tf.cli._args import output_problem, positive_float, positive_int
+from repose_tf.hardware import PRECISIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,8 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strategy", default="auto",
                    help="auto (default: a TPU, several workers, several GPUs, or one device), default, mirrored, "
                         "multiworker or tpu")
-    p.add_argument("--mixed-precision", action="store_true",
-                   help="float16 compute on GPU, bfloat16 on TPU/CPU; variables stay float32")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="compute precision; variables stay float32.  auto (default): float16 on a GPU, bfloat16 "
+                        "on a TPU or a CPU with AVX512-BF16/AMX-BF16, float32 otherwise; the run says what it chose")
     p.add_argument("--xla", action="store_true", help="XLA-compile the training step (jit_compile)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -70,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         fit,
     )
 
+    problem = output_problem(args.out, "--out", folder=True)
+    if problem:
+        raise UserError(problem)
     config = read_config(args.config) if args.config else args.preset
     sources = [DataSource.parse(d) for d in args.data] if args.data else list(PAPER_DATA)
     missing = [s.pattern for s in sources if not tf.io.gfile.glob(s.pattern)]
@@ -80,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
              "warmup_steps": args.warmup, "checkpoint_every": args.checkpoint_every, "keep_checkpoints": args.keep,
              "pck_every": args.pck_every, "val_limit": args.val_limit, "seed": args.seed}
     recipe = TrainRecipe(**{k: v for k, v in given.items() if v is not None},
-                         mixed_precision=args.mixed_precision, jit_compile=args.xla)
+                         precision=args.precision, jit_compile=args.xla)
     try:
         result = fit(config, sources, args.out, val_data=args.val, recipe=recipe, strategy=args.strategy,
                      progress=not args.no_progress)

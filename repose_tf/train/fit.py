@@ -49,6 +49,7 @@ import tensorflow as tf
 from repose_tf.config import RePoseConfig, get_config
 from repose_tf.data.augment import AugmentConfig
 from repose_tf.data.pipeline import check_records, make_dataset, resolve_files
+from repose_tf.hardware import PRECISIONS
 from repose_tf.model.builder import build_model, output_names
 from repose_tf.train import callbacks as cb
 from repose_tf.train.checkpoints import (
@@ -120,7 +121,8 @@ class TrainRecipe:
       val_limit: validation records used for the PCK (None = all).
       shuffle_buffer: serialized records in the shuffle buffer.
       seed: seed of the initial weights and of the data stream.
-      mixed_precision: float16 (GPU) / bfloat16 (TPU, CPU) compute.
+      precision: compute precision, "float32", "bfloat16", "float16" or "auto" (the fastest for the
+        hardware: :func:`repose_tf.train.strategy.precision_policy`); variables stay float32.
       jit_compile: XLA-compile the training step.
       augment: the training augmentation (paper: scale 0.7-1.3, rotation +-60, flip, colour).
     """
@@ -136,7 +138,7 @@ class TrainRecipe:
     val_limit: int | None = None
     shuffle_buffer: int = 2048
     seed: int = 0
-    mixed_precision: bool = False
+    precision: str = "float32"
     jit_compile: bool = False
     augment: AugmentConfig = AugmentConfig()
 
@@ -149,6 +151,8 @@ class TrainRecipe:
             raise ValueError(f"pck_every must be >= 0, got {self.pck_every}")
         if self.val_limit is not None and self.val_limit < 1:
             raise ValueError(f"val_limit must be >= 1, got {self.val_limit}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
         make_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)  # validates the rest
@@ -281,7 +285,9 @@ def fit(
     if val:
         check_records(resolve_files(val), cfg.skeleton)
 
-    policy = precision_policy(strategy, recipe.mixed_precision)
+    policy, why = precision_policy(strategy, recipe.precision)
+    if recipe.precision != "float32":
+        say(f"precision {recipe.precision}: {policy} ({why})")
     keras.utils.set_random_seed(recipe.seed)
     with dtype_policy(policy), strategy.scope():
         model = trainable_model(build_model(cfg), strategy)

@@ -14,9 +14,12 @@ Strategies (``--strategy``):
 * ``auto``: a TPU if one answers, else ``multiworker`` if ``TF_CONFIG`` lists several workers,
   else ``mirrored`` if there are several GPUs, else ``default``.
 
-Precision (``--mixed-precision``): float16 compute on GPUs (with loss scaling, which Keras adds at
-``compile``), bfloat16 on TPUs and CPUs; variables stay float32.  The network's heatmap layers
-compute in float32 in any case (:mod:`repose_tf.model.builder`) and the loss casts to float32.
+Precision (``--precision``): ``float32``; ``bfloat16`` or ``float16`` compute with float32 variables
+(Keras' ``mixed_bfloat16`` / ``mixed_float16`` policies; Keras adds loss scaling to float16 at
+``compile``); ``auto``: float16 on GPUs, bfloat16 on TPUs and on CPUs with bfloat16 instructions
+(AVX512-BF16 or AMX-BF16), float32 on other CPUs (:func:`repose_tf.hardware.auto_precision`).
+The network's heatmap layers compute in float32 in any case (:mod:`repose_tf.model.builder`) and
+the loss casts to float32.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import logging
 import math
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import tensorflow as tf
+
+from repose_tf.hardware import PRECISIONS, PrecisionChoice, auto_precision
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 _log = logging.getLogger(__name__)
@@ -159,13 +164,25 @@ def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy) -> ker
     return CollectiveModel(model.input, model.output, name=model.name)
 
 
-def precision_policy(strategy: tf.distribute.Strategy, mixed: bool) -> str:
-    """The Keras dtype policy: "float32", or "mixed_float16" on GPUs / "mixed_bfloat16" on TPUs and CPUs."""
-    if not mixed:
-        return "float32"
-    if isinstance(strategy, tf.distribute.TPUStrategy):
-        return "mixed_bfloat16"
-    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+class PolicyChoice(NamedTuple):
+    """A Keras dtype policy ("float32", "mixed_bfloat16", "mixed_float16") and why it was chosen."""
+
+    policy: str
+    reason: str
+
+
+def precision_policy(strategy: tf.distribute.Strategy, precision: str) -> PolicyChoice:
+    """The Keras dtype policy of ``precision`` (one of :data:`PRECISIONS`) and why it was chosen:
+    "float32", "mixed_bfloat16" or "mixed_float16"."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision == "auto":
+        choice = auto_precision(gpu=bool(tf.config.list_logical_devices("GPU")),
+                                tpu=isinstance(strategy, tf.distribute.TPUStrategy))
+    else:
+        choice = PrecisionChoice(precision, "asked for")
+    policy = "float32" if choice.precision == "float32" else f"mixed_{choice.precision}"
+    return PolicyChoice(policy, choice.reason)
 
 
 @contextlib.contextmanager

@@ -159,3 +159,9 @@ def test_bad_training_data_is_named_before_training(kind: str, message: str, tmp
 def test_recipe_counts_must_be_positive_integers(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"{field} must be a positive integer, got {value!r}"):
         TrainRecipe(**{field: value})
+
+
+def test_recipe_precision_is_checked() -> None:
+    assert TrainRecipe(precision="auto").precision == "auto"
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, float16, got 'half'"):
+        TrainRecipe(precision="half")

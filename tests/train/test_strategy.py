@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repose_tf.train.strategy import STRATEGIES, make_strategy
+from repose_tf import hardware
+from repose_tf.train.strategy import STRATEGIES, make_strategy, precision_policy
 from tests.train.helpers import write_people
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,3 +150,17 @@ def test_unknown_or_unavailable_strategies() -> None:
         make_strategy("horovod")
     with pytest.raises(ValueError, match="no TPU found"):
         make_strategy("tpu")
+
+
+def test_precision_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = make_strategy("default")
+    assert precision_policy(default, "float32") == ("float32", "asked for")
+    assert precision_policy(default, "bfloat16").policy == "mixed_bfloat16"
+    assert precision_policy(default, "float16").policy == "mixed_float16"
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, float16, got 'fp8'"):
+        precision_policy(default, "fp8")
+    # auto follows the CPU's instructions on a machine without accelerators.
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2"}))
+    assert precision_policy(default, "auto").policy == "float32"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    assert precision_policy(default, "auto") == ("mixed_bfloat16", "the CPU has avx512_bf16")
