@@ -13,6 +13,8 @@ setup(
     description="RePose: learning deep kinematic priors for fast human pose estimation (TF/Keras)",
     url="https://github.com/repose-tf/repose-tf",
     packages=find_packages(include=["repose_tf", "repose_tf.*"]),
+    # The pretrained networks (repose_tf.pretrained, docs/models.md) ship inside the package.
+    package_data={"repose_tf": ["weights/*.keras", "weights/*.json"]},
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.26",

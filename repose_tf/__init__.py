@@ -2,6 +2,7 @@
 
     import repose_tf
     model = repose_tf.build_model("repose")      # the paper's network: 4.06M params, 13.1 GFLOPs
+    model = repose_tf.load_model("lsp-small")    # a pretrained one (docs/models.md), or a .keras file
 
 Attributes are imported lazily so light commands (``repose score``) do not pay for TensorFlow.
 """
@@ -20,7 +21,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
 
+# name -> its module, or (module, attribute) where the attribute is named otherwise
 _EXPORTS = {
+    "load_model": ("repose_tf.inference", "load_keras_model"),
     "build_model": "repose_tf.model",
     "output_names": "repose_tf.model",
     "RePoseConfig": "repose_tf.config",
@@ -34,5 +37,6 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+        module, attribute = _EXPORTS[name] if isinstance(_EXPORTS[name], tuple) else (_EXPORTS[name], name)
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'repose_tf' has no attribute {name!r}")

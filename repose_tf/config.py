@@ -188,6 +188,11 @@ PRESETS: dict[str, RePoseConfig] = {
         # the "predict nothing" plateau: docs/training.md, "The quickstart".
         _preset("tiny", input_size=64, coarsest=8, width=32, keypoint_width=16, f_blocks=1,
                 head_blocks=1, update_blocks=1, sigma=3.0),
+        # Between tiny and the paper's network: the paper's widths (64, 32 per keypoint) at tiny's 64 x 64
+        # input, two blocks where the paper has four; the network of the pretrained lsp-small (docs/models.md).
+        # Sigma 4: on LSP + LSPET at sigma 3 (lr 2e-3) every decoder heatmap ReLU died within the first
+        # thousand steps (all-zero heatmaps, a constant pose); a 400-step pilot at sigma 4, lr 1e-3 kept them alive.
+        _preset("small", input_size=64, coarsest=8, f_blocks=2, head_blocks=2, update_blocks=2, sigma=4.0),
     )
 }
 

@@ -1,7 +1,7 @@
 """Keypoints from a RePose model in any of its forms: one API for the CLI, notebooks and benchmarks.
 
     from repose_tf.inference import load_predictor
-    predictor = load_predictor("savedmodel/repose")   # or "model.keras", "repose-int8.tflite", "tiny"
+    predictor = load_predictor("lsp-small")   # or "savedmodel/repose", "model.keras", "repose-int8.tflite"
     result = predictor.predict_images([open("photo.jpg", "rb").read()], boxes=[[40, 10, 120, 300]])
     result.keypoints   # (1, K, 2) (x, y) pixels of photo.jpg; result.scores (1, K)
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -43,6 +44,10 @@ from repose_tf.skeleton import Skeleton
 
 class InputError(ValueError):
     """Input the model cannot take; the message says which item and why."""
+
+
+class UntrainedModelWarning(UserWarning):
+    """A model was built from a preset name: random weights, meaningless keypoints."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +89,9 @@ class Predictor(abc.ABC):
 
     def predict_images(self, images: Sequence[bytes], boxes: np.ndarray | Sequence[Sequence[float]] | None = None
                        ) -> Prediction:
-        """Encoded JPEG/PNG images (and optional (N, 4) ``x, y, w, h`` person boxes) -> keypoints in image pixels."""
+        """Encoded JPEG/PNG images (and optional (N, 4) ``x, y, w, h`` person boxes) -> keypoints in image pixels.
+
+        Pixels are taken as stored: apply :func:`apply_exif_orientation` to photos first."""
         encoded, box_rows = _image_inputs(images, boxes)
         with _input_errors():
             crops, image_from_crop = self._crop(encoded, box_rows)
@@ -154,17 +161,36 @@ class TFLitePredictor(Predictor):
 
 
 def load_keras_model(model: str | Path) -> keras.Model:
-    """A ``.keras`` file, or an untrained model of a preset (for tests and benchmarks)."""
-    if str(model) in PRESETS:
+    """A shipped model's name (:mod:`repose_tf.pretrained`), a ``.keras`` file, or a preset name.
+
+    A preset name builds an UNTRAINED network (random weights, for tests and benchmarks), with a
+    warning that says so.
+
+    Raises:
+      FileNotFoundError: no file at the path.
+      ValueError: none of the three, or a file Keras cannot load.
+    """
+    from repose_tf import pretrained
+
+    if pretrained.is_pretrained(model):
+        model = pretrained.get(str(model)).path
+    elif str(model) in PRESETS:
+        warnings.warn(f"{model!r} is a preset name: an UNTRAINED network with random weights, whose keypoints "
+                      f"mean nothing; trained models: {', '.join(pretrained.available()) or 'none shipped'}, "
+                      "or a .keras file / SavedModel of your own", UntrainedModelWarning, stacklevel=2)
         return build_model(str(model))
     path = Path(model)
     if path.suffix != ".keras":
-        raise ValueError(f"{model}: expected a .keras file or a preset name ({', '.join(PRESETS)})")
+        raise ValueError(f"{model}: expected a pretrained model ({', '.join(pretrained.available())}), a .keras "
+                         f"file or a preset name ({', '.join(PRESETS)})")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     import repose_tf.model.layers  # noqa: F401  (registers the layers the file refers to)
 
-    return keras.saving.load_model(path, compile=False)
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (ValueError, OSError, TypeError, KeyError) as e:
+        raise ValueError(f"{path}: not a loadable Keras model ({' '.join(str(e).split())[:300]})") from None
 
 
 def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = None, decode_method: str = "dark",
@@ -172,24 +198,53 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     """Open a model for prediction.
 
     Args:
-      model: a SavedModel (a version directory or the model directory holding numbered
-        versions: the highest is used), a ``.tflite`` file, a ``.keras`` file, or a preset name
-        (an untrained model).
+      model: a shipped model's name (:mod:`repose_tf.pretrained`), a SavedModel (a version directory or
+        the model directory holding numbered versions: the highest is used), a ``.tflite`` file, a
+        ``.keras`` file, or a preset name (an untrained model, with an :class:`UntrainedModelWarning`).
       config, decode_method, crop: for ``.keras`` models and presets (exports carry their own).
       num_threads: CPU threads of a TFLite interpreter.
 
     Raises:
       FileNotFoundError, ValueError: a path that is none of the above.
     """
+    from repose_tf import pretrained
+
     path = Path(model)
-    if path.is_dir():
+    if not pretrained.is_pretrained(model) and path.is_dir():
         return SavedModelPredictor(resolve_version_dir(path))
     if path.suffix == ".tflite":
         return TFLitePredictor(path, num_threads)
+    config = config or pretrained.config_for(model)
     keras_model = load_keras_model(model)
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
     return KerasPredictor(keras_model, metadata, model)
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def apply_exif_orientation(data: bytes) -> bytes:
+    """An encoded image as a photo viewer shows it: a JPEG whose EXIF Orientation tag is not 1 (every
+    phone photo taken sideways) is rotated/mirrored accordingly and re-encoded as PNG (lossless); any
+    other image comes back unchanged.  The predictors and the SavedModel's ``predict_images`` take pixels
+    as stored, so pass photos through this first (``repose predict`` does); keypoints are then pixels of
+    the upright image.  Bytes PIL cannot read come back unchanged, for the decoder to report.
+    """
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.getexif().get(EXIF_ORIENTATION, 1) in (None, 1):
+                return data
+            upright = ImageOps.exif_transpose(image)
+            buffer = io.BytesIO()
+            upright.save(buffer, format="PNG")
+            return buffer.getvalue()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return data
 
 
 def _float_crops(crops: np.ndarray) -> np.ndarray:

@@ -77,6 +77,9 @@ class EdgeStyle:
         return self.linestyle == DASHED
 
 
+MIN_OPACITY = 0.6  # of a pose drawn with scores (draw_pose)
+
+
 def _palette(n: int) -> list[RGBA]:
     """``n`` distinct colours: tab10, tab20, or evenly spaced hues beyond 20."""
     if n <= 10:
@@ -169,7 +172,8 @@ def draw_pose(ax: Axes, keypoints: np.ndarray, skeleton: Skeleton = LSP14, *,
       visible: (K,) mask; keypoints where it is 0 (and their edges) are not drawn.
         Default: every keypoint with finite coordinates.
       scores: (K,) confidences in [0, 1]; a keypoint's marker is drawn with opacity
-        ``clip(score, 0.2, 1)`` and an edge with the lower opacity of its two ends.
+        ``clip(score, MIN_OPACITY, 1)`` and an edge with the lower opacity of its two ends (heatmap
+        maxima of a good prediction are often near 0.5, so the floor keeps the pose legible).
       linewidth: limb line width in points; markers scale with it.
 
     Returns:
@@ -181,7 +185,7 @@ def draw_pose(ax: Axes, keypoints: np.ndarray, skeleton: Skeleton = LSP14, *,
     shown = np.all(np.isfinite(kpts), axis=1)
     if mask is not None:
         shown &= mask != 0
-    alpha = np.ones(skeleton.num_keypoints) if conf is None else np.clip(conf, 0.2, 1.0)
+    alpha = np.ones(skeleton.num_keypoints) if conf is None else np.clip(conf, MIN_OPACITY, 1.0)
 
     artists: list[Line2D] = []
     for style in edge_styles(skeleton):

@@ -92,7 +92,7 @@ def test_bad_input_is_input_error(predictors: dict[str, object], form: str):
 
 
 def test_load_errors(tmp_path: Path):
-    with pytest.raises(ValueError, match="expected a .keras file or a preset name"):
+    with pytest.raises(ValueError, match="expected a pretrained model .*, a .keras file or a preset name"):
         load_keras_model(tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="no such model file"):
         load_predictor(tmp_path / "missing.keras")
@@ -101,3 +101,24 @@ def test_load_errors(tmp_path: Path):
     (tmp_path / "m.tflite").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="metadata of m.tflite is missing"):
         load_predictor(tmp_path / "m.tflite")
+
+
+def test_exif_orientation_turns_photos_upright() -> None:
+    import io
+
+    from PIL import Image
+
+    from repose_tf.inference import apply_exif_orientation
+
+    pixels = np.zeros((40, 80, 3), np.uint8)
+    pixels[:, :40, 0] = 255  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise: the left half ends on top
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif)
+    upright = np.asarray(Image.open(io.BytesIO(apply_exif_orientation(buffer.getvalue()))).convert("RGB"))
+    assert upright.shape == (80, 40, 3)
+    assert upright[:30, :, 0].mean() > 200 and upright[50:, :, 0].mean() < 50
+    plain = encode(pixels)
+    assert apply_exif_orientation(plain) is plain
+    assert apply_exif_orientation(b"not an image") == b"not an image"

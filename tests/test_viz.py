@@ -162,7 +162,7 @@ def test_masked_and_missing_keypoints_are_not_drawn(tmp_path):
     assert _inked(png, *KPTS[LSP14.index("neck")])
 
 
-def test_scores_fade_low_confidence_keypoints():
+def test_scores_fade_low_confidence_keypoints_but_keep_them_legible():
     scores = np.ones(LSP14.num_keypoints)
     scores[LSP14.index("head")] = 0.0
     fig = viz.overlay_figure(BLACK, KPTS, scores=scores)
@@ -170,7 +170,8 @@ def test_scores_fade_low_confidence_keypoints():
     x, y = KPTS[LSP14.index("head")]
     xn, yn = KPTS[LSP14.index("neck")]
     assert rgb.shape == (H, W, 3)
-    assert rgb[int(y), int(x)].max() < 0.5 * rgb[int(yn), int(xn)].max()
+    head, neck = int(rgb[int(y), int(x)].max()), int(rgb[int(yn), int(xn)].max())
+    assert 0.5 * neck < head < 0.85 * neck  # drawn at MIN_OPACITY, over the faded limb
 
 
 def test_bad_inputs_are_named():

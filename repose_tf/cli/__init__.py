@@ -13,6 +13,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import warnings
 
 
 class UserError(Exception):
@@ -32,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            # The library's warnings to the user (an untrained preset, ...) as one plain line each.
+            warnings.showwarning = lambda message, *_: print(f"repose {args.command}: WARNING: {message}",
+                                                              file=sys.stderr)
+            return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError) as e:
         print(f"repose {args.command}: error: {e}", file=sys.stderr)
         return 2

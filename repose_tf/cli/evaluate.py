@@ -4,7 +4,8 @@
     repose evaluate --model savedmodel/repose --data 'tfrecords/lsp-test-*.tfrecord' --plots eval/plots
     repose score --benchmark lsp --gt lsp/joints.mat --pred eval/predictions-lsp.npy
 
-``--model`` is a run directory or checkpoint, a ``.keras`` file or an exported SavedModel.  The
+``--model`` is a pretrained model's name (``lsp-small``, :mod:`repose_tf.pretrained`), a run
+directory or checkpoint, a ``.keras`` file or an exported SavedModel.  The
 table has the layout of the paper's Tables 1-2, one row per dataset of the records: PCK@0.2 with
 torso normalisation (LSP, LSPET, synthetic) or PCKh@0.5 (MPII records with head boxes).  The
 predictions (0-based pixels of the original images, benchmark joint order) are saved as
@@ -18,7 +19,7 @@ import argparse
 from pathlib import Path
 
 from repose_tf.cli import UserError
-from repose_tf.cli._args import positive_int
+from repose_tf.cli._args import output_problem, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict every record (deterministic person crop, optional flip test, sub-pixel decoding), "
                     "map the keypoints back to the original images, print the per-part table and save the "
                     "predictions in the format repose score reads.")
-    p.add_argument("--model", required=True, type=Path,
-                   help="run directory / checkpoint directory, .keras file, or SavedModel directory")
+    p.add_argument("--model", required=True,
+                   help="a pretrained model's name (lsp-small), run directory / checkpoint directory, .keras file, "
+                        "or SavedModel directory")
     p.add_argument("--data", required=True, action="append", metavar="PATTERN",
                    help="TFRecords of person records, repeatable")
     p.add_argument("--flip", action="store_true", help="average with the prediction on the mirrored crop")
@@ -54,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
     from repose_tf.eval.evaluate import evaluate, format_scores
 
     predictions = args.predictions or (args.json.parent if args.json else Path("."))
+    problems = [output_problem(args.json, "--json", folder=False) if args.json else None,
+                output_problem(predictions, "--predictions", folder=True),
+                output_problem(args.plots, "--plots", folder=True) if args.plots else None]
+    if any(problems):
+        raise UserError(next(p for p in problems if p))
     try:
         result = evaluate(args.model, args.data, flip=args.flip, decode=args.decode, metric=args.metric,
                           batch_size=args.batch, limit=args.limit, json_path=args.json, predictions_dir=predictions,

@@ -77,12 +77,13 @@ def run(args: argparse.Namespace) -> int:
     from repose_tf.export.crops import CropOptions
     from repose_tf.export.metadata import config_of
     from repose_tf.inference import load_keras_model
+    from repose_tf.pretrained import config_for
 
     if args.decode not in DECODE_METHODS:
         raise UserError(f"--decode must be one of {', '.join(DECODE_METHODS)}, got {args.decode!r}")
     if args.tflite:
         _check_tflite_args(args)
-    config = _config(args.config)
+    config = _config(args.config) or config_for(args.model)
     model = load_keras_model(args.model)
     cfg = config_of(model, config)
     margin = {} if args.box_margin is None else {"box_margin": args.box_margin}

@@ -1,9 +1,11 @@
 """``repose predict``: keypoints of the person in each image, as JSON plus an overlay PNG.
 
-    repose predict photo.jpg more/*.png --model savedmodel/repose --out predictions [--box 40,10,120,300]
+    repose predict photo.jpg more/*.png --out predictions [--box 40,10,120,300]    # the pretrained lsp-small
+    repose predict photo.jpg --model savedmodel/repose --out predictions
 
-``--model`` is a SavedModel directory (or one of its versions), a ``.tflite`` file, a
-``.keras`` file or a preset name.  Without ``--box`` each image is its own person box (the
+``--model`` is a pretrained model's name (default ``lsp-small``: :mod:`repose_tf.pretrained`), a
+SavedModel directory (or one of its versions), a ``.tflite`` file, a ``.keras`` file or a preset
+name (an untrained network: the command warns).  Without ``--box`` each image is its own person box (the
 centred square of the whole image); one ``--box x,y,w,h`` applies to every image, or give
 one per image, in order.  For ``IMAGE`` the command writes ``<out>/<stem>.json``::
 
@@ -11,7 +13,8 @@ one per image, in order.  For ``IMAGE`` the command writes ``<out>/<stem>.json``
      "model": "savedmodel/repose", "format": "saved_model", "skeleton": "lsp14",
      "keypoints": [{"name": "r_ankle", "x": 101.3, "y": 287.9, "score": 0.93}, ...]}
 
-(pixels of the original image, 0-based, pixel centres at integers) and ``<out>/<stem>.png``,
+(pixels of the original image as a photo viewer shows it, its EXIF orientation applied; 0-based,
+pixel centres at integers) and ``<out>/<stem>.png``,
 the image with the pose drawn by :func:`repose_tf.viz.save_overlay` (each part its own
 colour, right solid, left dashed).  An image the model cannot take stops the command with
 a message naming the file.
@@ -26,6 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from repose_tf.cli import UserError
+from repose_tf.cli._args import output_problem
+from repose_tf.pretrained import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Predict the keypoints of the person in each image with a SavedModel, .tflite, .keras model "
                     "or preset; write <out>/<stem>.json and <out>/<stem>.png per image.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG or PNG files")
-    p.add_argument("--model", required=True,
-                   help="SavedModel directory, .tflite file, .keras file or preset name")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"a pretrained model's name (default: {DEFAULT_MODEL}, trained on LSP + LSPET; docs/models.md), "
+                        "SavedModel directory, .tflite file, .keras file, or preset name (untrained: random weights)")
     p.add_argument("--box", type=_box, action="append", metavar="X,Y,W,H",
                    help="person box in pixels (top-left corner, width, height): once for all images or once "
                         "per image; default: the whole image")
@@ -61,6 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=".keras models and presets: heatmap decoding dark (default), quarter or argmax")
     p.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads (default 2)")
     p.add_argument("--no-overlay", action="store_true", help="write only the JSON files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace outputs of an earlier run in --out (inputs are never written over)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -74,10 +82,28 @@ def _output_stems(images: Sequence[Path]) -> list[str]:
     return stems
 
 
+def _check_outputs(images: Sequence[Path], stems: Sequence[str], out: Path, overlay: bool, overwrite: bool) -> None:
+    """Refuse, before any work, outputs that would replace an input image, a file given as --out, or
+    (without ``overwrite``) the outputs of an earlier run."""
+    problem = output_problem(out, "--out", folder=True)
+    if problem:
+        raise UserError(problem)
+    outputs = [out / f"{stem}{suffix}" for stem in stems for suffix in ((".json", ".png") if overlay else (".json",))]
+    inputs = {path.resolve() for path in images}
+    clobbered = [path for path in outputs if path.resolve() in inputs]
+    if clobbered:
+        raise UserError(f"{clobbered[0]} is an input image and would be replaced by an output: give another --out")
+    existing = [str(path) for path in outputs if path.exists()]
+    if existing and not overwrite:
+        more = f" and {len(existing) - 3} more" if len(existing) > 3 else ""
+        raise UserError(f"{', '.join(existing[:3])}{more} exist(s) from an earlier run: pass --overwrite to replace "
+                        "them, or give another --out")
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from repose_tf.inference import InputError, load_predictor
+    from repose_tf.inference import InputError, apply_exif_orientation, load_predictor
     from repose_tf.viz import save_overlay
 
     boxes = args.box or []
@@ -87,12 +113,14 @@ def run(args: argparse.Namespace) -> int:
     for path in args.images:
         if not path.is_file():
             raise UserError(f"{path}: no such image file")
+    _check_outputs(args.images, stems, args.out, not args.no_overlay, args.overwrite)
     predictor = load_predictor(args.model, decode_method=args.decode, num_threads=args.threads)
+    print(f"model: {_describe(args.model)}")
     args.out.mkdir(parents=True, exist_ok=True)
     for i, (path, stem) in enumerate(tqdm(list(zip(args.images, stems, strict=True)), desc="predict", unit="image",
                                           disable=args.no_progress or len(args.images) == 1)):
         box = boxes[0] if len(boxes) == 1 else boxes[i] if boxes else None
-        data = path.read_bytes()
+        data = apply_exif_orientation(path.read_bytes())  # keypoints and overlay of the upright photo
         try:
             result = predictor.predict_images([data], None if box is None else [box])
         except InputError as e:
@@ -108,6 +136,19 @@ def run(args: argparse.Namespace) -> int:
                          scores=result.scores[0])
     print(f"wrote {len(args.images)} prediction(s) to {args.out}")
     return 0
+
+
+def _describe(model: str) -> str:
+    """What ``--model`` is, for the command's first line."""
+    from repose_tf import pretrained
+    from repose_tf.config import PRESETS
+
+    if pretrained.is_pretrained(model):
+        card = pretrained.get(model).card
+        return f"{model} (pretrained: {card['summary']})"
+    if model in PRESETS:
+        return f"{model} (UNTRAINED preset, random weights)"
+    return model
 
 
 def _decode_rgb(data: bytes) -> np.ndarray:

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from repose_tf.cli import UserError
+from repose_tf.cli._args import output_problem
 from repose_tf.eval.benchmarks import (
     LSP_NUM_IMAGES,
     LSP_TEST_SIZE,
@@ -51,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    problem = output_problem(args.json, "--json", folder=False) if args.json else None
+    if problem:
+        raise UserError(problem)
     try:
         score = _score(args)
     except BenchmarkFileError as e:

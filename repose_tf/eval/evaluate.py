@@ -187,7 +187,7 @@ def predictor_from_model(model: keras.Model, config: RePoseConfig, source: str =
 
 
 def load_predictor(path: str | Path) -> Predictor:
-    """A checkpoint, a ``.keras`` file or an exported SavedModel as a :class:`Predictor`.
+    """A shipped model's name, a checkpoint, a ``.keras`` file or an exported SavedModel as a :class:`Predictor`.
 
     ``.keras`` files take their config from a ``config.json`` beside them (written by training),
     else from the preset named like the model.
@@ -204,6 +204,13 @@ def load_predictor(path: str | Path) -> Predictor:
         restore,
     )
 
+    from repose_tf import pretrained
+
+    if pretrained.is_pretrained(path):
+        shipped = pretrained.get(str(path))
+        from repose_tf.inference import load_keras_model
+
+        return predictor_from_model(load_keras_model(shipped.path), shipped.config, shipped.name)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file or directory")

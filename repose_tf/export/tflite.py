@@ -230,7 +230,10 @@ class TFLiteModel:
     def __post_init__(self) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+        try:
+            self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads)
+        except (ValueError, RuntimeError) as e:
+            raise ValueError(f"{self.path}: not a loadable TFLite model ({e})") from None
         self._runner: Callable[..., dict[str, np.ndarray]] = self.interpreter.get_signature_runner(SIGNATURE)
 
     @classmethod

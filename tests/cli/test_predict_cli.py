@@ -41,7 +41,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def test_json_and_overlay_per_image(form: str, models: dict[str, str], images: dict[str, Path], tmp_path: Path):
     inputs = [images["person.jpg"], images["gray.png"], images["rgba.png"]]
     run = run_cli(["predict", *map(str, inputs), "--model", models[form], "--out", str(tmp_path), "--no-progress"])
-    assert run.code == 0 and run.stdout == f"wrote 3 prediction(s) to {tmp_path}\n"
+    assert run.code == 0 and run.stdout == f"model: {models[form]}\nwrote 3 prediction(s) to {tmp_path}\n"
     record = json.loads((tmp_path / "person.json").read_text())
     assert record["image"] == str(images["person.jpg"]) and (record["width"], record["height"]) == (96, 96)
     assert record["box"] is None and record["skeleton"] == "lsp14"
@@ -59,7 +59,11 @@ def test_one_box_for_all_or_one_per_image(models: dict[str, str], images: dict[s
     assert run_cli(["predict", person, gray, "--box", "5,5,40,50", *common]).code == 0
     assert json.loads((tmp_path / "gray.json").read_text())["box"] == [5, 5, 40, 50]
     assert not (tmp_path / "gray.png").exists()
-    assert run_cli(["predict", person, gray, "--box", "0,0,90,90", "--box", "1,2,3,4", *common]).code == 0
+    assert run_cli(["predict", person, gray, "--box", "0,0,90,90", "--box", "1,2,3,4", *common]).code == 2
+    assert "gray.json exist(s) from an earlier run: pass --overwrite" in capsys.readouterr().err
+    assert json.loads((tmp_path / "gray.json").read_text())["box"] == [5, 5, 40, 50]
+    assert run_cli(["predict", person, gray, "--box", "0,0,90,90", "--box", "1,2,3,4", *common,
+                    "--overwrite"]).code == 0
     assert json.loads((tmp_path / "gray.json").read_text())["box"] == [1, 2, 3, 4]
     with pytest.raises(SystemExit):
         run_cli(["predict", person, "--box", "1,2", *common])
@@ -90,3 +94,32 @@ def test_box_outside_and_argument_errors(models: dict[str, str], images: dict[st
     assert "3 --box for 2 images" in capsys.readouterr().err
     assert run_cli(["predict", str(tmp_path / "none.jpg"), *common]).code == 2
     assert "none.jpg: no such image file" in capsys.readouterr().err
+
+
+def test_outputs_never_replace_an_input_or_a_file(models: dict[str, str], images: dict[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(images["gray.png"].read_bytes())
+    before = photo.read_bytes()
+    for extra in ([], ["--overwrite"]):
+        assert run_cli(["predict", str(photo), "--model", models["saved_model"], "--out", str(tmp_path),
+                        *extra]).code == 2
+        assert "photo.png is an input image and would be replaced by an output" in capsys.readouterr().err
+        assert photo.read_bytes() == before and not (tmp_path / "photo.json").exists()
+    assert run_cli(["predict", str(photo), "--model", models["saved_model"], "--out", str(photo)]).code == 2
+    assert f"--out {photo}: is a file; give a folder" in capsys.readouterr().err
+
+
+def test_exif_orientation_is_applied(models: dict[str, str], tmp_path: Path):
+    # Stored 80 wide x 40 tall, left half red; Orientation 6: a viewer turns it 90 degrees clockwise.
+    pixels = np.zeros((40, 80, 3), np.uint8)
+    pixels[:, :40, 0] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(pixels).save(tmp_path / "phone.jpg", exif=exif)
+    assert run_cli(["predict", str(tmp_path / "phone.jpg"), "--model", models["saved_model"],
+                    "--out", str(tmp_path / "out")]).code == 0
+    record = json.loads((tmp_path / "out" / "phone.json").read_text())
+    assert (record["width"], record["height"]) == (40, 80)
+    with Image.open(tmp_path / "out" / "phone.png") as overlay:
+        assert overlay.size == (40, 80)

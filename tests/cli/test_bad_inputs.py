@@ -1,0 +1,87 @@
+"""Bad inputs and output paths across the ``repose`` commands: one line on stderr, exit code 2, no traceback,
+nothing written over, and the check made before the work starts.
+
+Each case: the command line (``{tmp}`` is a scratch folder holding the files of :func:`scratch`), the
+expected exit code, a fragment of the expected message, and the files that must come out unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from repose_tf.config import get_config
+from repose_tf.export.crops import CropOptions
+from repose_tf.export.metadata import ExportMetadata
+from tests.export.artifacts import run_cli
+
+CASES = [
+    # Outputs never replace an input, nor land on a file.
+    (["predict", "{tmp}/photo.png", "--model", "tiny", "--out", "{tmp}"], 2,
+     "photo.png is an input image and would be replaced by an output", ["photo.png"]),
+    (["predict", "{tmp}/photo.png", "--model", "tiny", "--out", "{tmp}/afile"], 2,
+     "--out {tmp}/afile: is a file; give a folder", ["afile"]),
+    (["predict", "{tmp}/photo.png", "--model", "tiny", "--out", "{tmp}/earlier", "--no-overlay"], 2,
+     "photo.json exist(s) from an earlier run: pass --overwrite", ["earlier/photo.json"]),
+    (["train", "--out", "{tmp}/afile", "--preset", "tiny", "--data", "{tmp}/none-*.tfrecord"], 2,
+     "--out {tmp}/afile: is a file; give a folder", ["afile"]),
+    (["evaluate", "--model", "tiny", "--data", "{tmp}/none-*.tfrecord", "--json", "{tmp}/afile/x.json"], 2,
+     "--json {tmp}/afile/x.json: {tmp}/afile is a file, so nothing can be written below it", ["afile"]),
+    (["score", "--benchmark", "lsp", "--gt", "{tmp}/text.mat", "--pred", "{tmp}/p.npy", "--json", "{tmp}"], 2,
+     "--json {tmp}: is a folder; give a file name", []),
+    # Unreadable MATLAB files name the file.
+    (["score", "--benchmark", "lsp", "--gt", "{tmp}/text.mat", "--pred", "{tmp}/p.npy"], 2,
+     "{tmp}/text.mat: not a readable .mat file", ["text.mat"]),
+    (["score", "--benchmark", "lsp", "--gt", "{tmp}/empty.mat", "--pred", "{tmp}/p.npy"], 2,
+     "{tmp}/empty.mat: not a readable .mat file", []),
+    (["convert", "lspet", "--joints", "{tmp}/text.mat", "--images", "{tmp}", "--out", "{tmp}/records"], 2,
+     "{tmp}/text.mat: not a readable MATLAB file", ["text.mat"]),
+    (["convert", "lspet", "--joints", "{tmp}/empty.mat", "--images", "{tmp}", "--out", "{tmp}/records"], 2,
+     "{tmp}/empty.mat: not a readable MATLAB file", []),
+    # Broken model files are named as broken, not as missing.
+    (["predict", "{tmp}/photo.png", "--model", "{tmp}/broken.keras", "--out", "{tmp}/o1"], 2,
+     "{tmp}/broken.keras: not a loadable Keras model", ["broken.keras"]),
+    (["export", "--model", "{tmp}/broken.keras", "--out", "{tmp}/o2"], 2,
+     "{tmp}/broken.keras: not a loadable Keras model", ["broken.keras"]),
+    (["evaluate", "--model", "{tmp}/broken.keras", "--data", "{tmp}/none-*.tfrecord"], 2,
+     "{tmp}/broken.keras: not a loadable Keras model", ["broken.keras"]),
+    (["predict", "{tmp}/photo.png", "--model", "{tmp}/broken.tflite", "--out", "{tmp}/o3"], 2,
+     "{tmp}/broken.tflite: not a loadable TFLite model (The model is not a valid Flatbuffer buffer)",
+     ["broken.tflite"]),
+    (["convert", "lspet", "--joints", "{tmp}/text.mat", "--images", "{tmp}", "--out", "{tmp}/r", "--val", "9-1"],
+     2, "--val: '9-1' is not FIRST-LAST with 1 <= FIRST <= LAST", []),
+]
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("bad")
+    Image.new("RGB", (40, 60), (90, 90, 90)).save(tmp / "photo.png")
+    (tmp / "afile").write_text("not a folder\n")
+    (tmp / "text.mat").write_text("joints = [1 2 3]\n")
+    (tmp / "empty.mat").write_bytes(b"")
+    (tmp / "p.npy").write_bytes(b"")
+    (tmp / "broken.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp / "broken.tflite").write_bytes(b"garbage")
+    ExportMetadata(get_config("tiny"), CropOptions(64), "dark", "tflite-fp32").write(tmp / "broken.tflite.json")
+    (tmp / "earlier").mkdir()
+    (tmp / "earlier" / "photo.json").write_text("{}\n")
+    return tmp
+
+
+@pytest.mark.parametrize("argv, code, message, unchanged", CASES, ids=lambda v: v if isinstance(v, int) else None)
+def test_bad_input(argv: list[str], code: int, message: str, unchanged: list[str], scratch: Path,
+                   capsys: pytest.CaptureFixture) -> None:
+    before = {name: (scratch / name).read_bytes() for name in unchanged}
+    args = [a.replace("{tmp}", str(scratch)) for a in argv]
+    try:
+        got = run_cli(args).code
+    except SystemExit as e:  # argparse's usage errors
+        got = e.code
+    err = capsys.readouterr().err
+    assert got == code, err
+    assert message.replace("{tmp}", str(scratch)) in err
+    assert "Traceback" not in err and len([line for line in err.splitlines() if "error" in line]) == 1
+    assert {name: (scratch / name).read_bytes() for name in unchanged} == before
