@@ -105,7 +105,9 @@ def serialize(rec: PersonRecord) -> bytes:
         "extra/joints": _floats(rec.extra_joints if rec.extra_joints is not None else np.zeros((0, 2))),
         "extra/visible": _ints(rec.extra_visible if rec.extra_visible is not None else np.zeros(0)),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString()
+    # deterministic: map fields in key order, so that reruns in other processes write the same bytes
+    # (protobuf's map order follows the process's hash seed otherwise).
+    return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(deterministic=True)
 
 
 def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]:

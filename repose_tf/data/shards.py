@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from repose_tf.data.records import PersonRecord
 
 DEFAULT_RECORDS_PER_SHARD = 1000
+LOGGED_SKIPS = 5  # skipped people logged one by one per reason; the rest are counted in one line
 _log = logging.getLogger(__name__)
 _NAME = re.compile(r"[A-Za-z0-9_]+")
 # Keys of the sidecar that write_shards fills itself; ``metadata`` may not override them.
@@ -233,12 +234,15 @@ def _write_temp_shards(
 
     counts: list[int] = [0] * (num_shards or 0)
     skipped: list[Skipped] = []
+    by_reason: Counter[str] = Counter()
     writers: dict[int, tf.io.TFRecordWriter] = {}
     try:
         position = 0
         for item in items:
             if isinstance(item, Skipped):
-                _log.warning("skipped %s", item.message())
+                by_reason[item.reason] += 1
+                if by_reason[item.reason] <= LOGGED_SKIPS:
+                    _log.warning("skipped %s", item.message())
                 skipped.append(item)
                 continue
             _check_record(item, dataset, skeleton, position)
@@ -260,6 +264,9 @@ def _write_temp_shards(
             w.close()
     for shard in range(len(counts)):  # num_shards larger than the record count: empty shards
         (tmp / f"{shard:05d}").touch()
+    for reason, count in by_reason.items():
+        if count > LOGGED_SKIPS:
+            _log.warning("skipped %d more for %s (each is listed in the sidecar)", count - LOGGED_SKIPS, reason)
     return counts, skipped
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -122,3 +124,15 @@ def test_synthetic_uses_the_generator_and_the_writer(tmp_path: Path, monkeypatch
     sidecar = json.loads((tmp_path / "synthetic-train.json").read_text())
     assert sidecar["sources"] == {"generator": "repose_tf.data.synthetic.generate_people", "count": 3,
                                   "seed": 5, "image_size": 64}
+
+
+def test_reruns_in_other_processes_write_the_same_bytes(tmp_path: Path):
+    # Protobuf's map order follows the process's hash seed unless records serialize deterministically.
+    code = "import sys; from repose_tf.cli import main; sys.exit(main(sys.argv[1:]))"
+    for seed in ("1", "2"):
+        subprocess.run([sys.executable, "-c", code, "convert", "synthetic", "--count", "3", "--workers", "1",
+                        "--out", str(tmp_path / seed), "--no-progress"], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed})
+    first, second = (sorted((p.name, p.read_bytes()) for p in (tmp_path / seed).iterdir()) for seed in ("1", "2"))
+    assert [name for name, _ in first] == ["synthetic-train-00000-of-00001.tfrecord", "synthetic-train.json"]
+    assert first == second

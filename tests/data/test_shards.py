@@ -12,6 +12,7 @@ import pytest
 
 from repose_tf.data.records import SCHEMA_VERSION, PersonRecord
 from repose_tf.data.shards import (
+    LOGGED_SKIPS,
     SCHEMA_CONVENTIONS,
     Skipped,
     list_shards,
@@ -80,6 +81,16 @@ def test_skipped_items_are_counted_listed_and_logged(tmp_path: Path, caplog):
                                      "detail": "non-finite coordinates"}
     assert "a.jpg: person 1: image not found" in caplog.text
     assert _ids(tmp_path) == ["im0", "im2"]
+
+
+def test_many_skips_are_summarised(tmp_path: Path, caplog):
+    items = [_record(0), *(Skipped("missing_image", f"im{i}.jpg", i, "image not found") for i in range(1, 1001))]
+    with caplog.at_level(logging.WARNING, logger="repose_tf.data.shards"):
+        summary = write_shards(items, tmp_path, "toy", "train", progress=False)
+    assert summary["counts"]["skipped_by_reason"] == {"missing_image": 1000} and len(summary["skipped"]) == 1000
+    assert [r.getMessage() for r in caplog.records] == [
+        *(f"skipped im{i}.jpg: person {i}: image not found" for i in range(1, LOGGED_SKIPS + 1)),
+        f"skipped {1000 - LOGGED_SKIPS} more for missing_image (each is listed in the sidecar)"]
 
 
 def test_rerun_gives_same_bytes_and_removes_stale_shards(tmp_path: Path):
