@@ -27,7 +27,7 @@ def test_existing_version_is_a_one_line_error(tmp_path_factory: pytest.TempPathF
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "no_such_preset"], "expected a .keras file or a preset name"),
+    (["--model", "no_such_preset"], "a .keras file or a preset name"),
     (["--model", "missing.keras"], "missing.keras: no such model file"),
     (["--model", "tiny", "--decode", "centroid"], "--decode must be one of argmax, quarter, dark"),
     (["--model", "tiny", "--config", "repose"], "does not match config 'repose'"),
