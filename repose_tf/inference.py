@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from repose_tf import pretrained
 from repose_tf.codec import decode_heatmaps
 from repose_tf.config import PRESETS, RePoseConfig
 from repose_tf.data.augment import apply_affine
@@ -170,8 +171,6 @@ def load_keras_model(model: str | Path) -> keras.Model:
       FileNotFoundError: no file at the path.
       ValueError: none of the three, or a file Keras cannot load.
     """
-    from repose_tf import pretrained
-
     if pretrained.is_pretrained(model):
         model = pretrained.get(str(model)).path
     elif str(model) in PRESETS:
@@ -207,8 +206,6 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     Raises:
       FileNotFoundError, ValueError: a path that is none of the above.
     """
-    from repose_tf import pretrained
-
     path = Path(model)
     if not pretrained.is_pretrained(model) and path.is_dir():
         return SavedModelPredictor(resolve_version_dir(path))

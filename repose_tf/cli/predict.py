@@ -53,8 +53,8 @@ def _box(text: str) -> tuple[float, float, float, float]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="predict keypoints of images: JSON and overlay PNG per image",
-        description="Predict the keypoints of the person in each image with a SavedModel, .tflite, .keras model "
-                    "or preset; write <out>/<stem>.json and <out>/<stem>.png per image.")
+        description="Predict the keypoints of the person in each image with a pretrained model (default), a "
+                    "SavedModel, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png per image.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG or PNG files")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"a pretrained model's name (default: {DEFAULT_MODEL}, trained on LSP + LSPET; docs/models.md), "

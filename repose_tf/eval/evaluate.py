@@ -45,6 +45,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from repose_tf import pretrained
 from repose_tf.codec import DECODE_METHODS, decode_heatmaps, flip_back
 from repose_tf.config import RePoseConfig
 from repose_tf.data.augment import apply_affine, stored_to_source
@@ -203,8 +204,6 @@ def load_predictor(path: str | Path) -> Predictor:
         read_config,
         restore,
     )
-
-    from repose_tf import pretrained
 
     if pretrained.is_pretrained(path):
         shipped = pretrained.get(str(path))
