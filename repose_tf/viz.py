@@ -35,6 +35,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from PIL import Image
 
 from repose_tf.eval.metrics import MEAN
 from repose_tf.skeleton import LSP14, Skeleton
@@ -257,9 +258,27 @@ def save_png(fig: Figure, path: str | Path) -> Path:
     return out
 
 
+def downscaled(image: np.ndarray, keypoints: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (H, W, 3) uint8 shrunk so that its longer side is at most ``max_side`` (bilinear), with
+    ``keypoints`` (K, 2) moved to match (pixel centres at integers); both unchanged if already small."""
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image, keypoints
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+    return small, (np.asarray(keypoints, np.float64) + 0.5) * (np.array(size) / (w, h)) - 0.5
+
+
 def save_overlay(path: str | Path, image: np.ndarray, keypoints: np.ndarray,
-                 skeleton: Skeleton = LSP14, **kwargs) -> Path:
-    """:func:`overlay_figure` written to ``path`` as PNG; ``kwargs`` as :func:`overlay_figure`."""
+                 skeleton: Skeleton = LSP14, max_side: int | None = None, **kwargs) -> Path:
+    """:func:`overlay_figure` written to ``path`` as PNG; ``kwargs`` as :func:`overlay_figure`.
+
+    ``max_side``: draw on a copy downscaled to at most this many pixels a side (:func:`downscaled`): a
+    full-size overlay of a 7000 x 7000 photo takes gigabytes in matplotlib.
+    """
+    if max_side is not None:
+        image, keypoints = downscaled(image, keypoints, max_side)
     return save_png(overlay_figure(image, keypoints, skeleton, **kwargs), path)
 
 

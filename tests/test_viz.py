@@ -324,3 +324,15 @@ def test_figures_never_enter_pyplot():
     viz.overlay_figure(BLACK, KPTS)
     viz.pck_curves([0.1, 0.2], np.ones((2, LSP14.num_keypoints)))
     assert pyplot.get_fignums() == []
+
+
+def test_large_images_are_downscaled_for_overlays(tmp_path: Path):
+    image = np.zeros((3000, 1500, 3), np.uint8)
+    keypoints = np.array([[0.0, 0.0], [1499.0, 2999.0]] + [[750.0, 1500.0]] * 12)
+    small, moved = viz.downscaled(image, keypoints, 1000)
+    assert small.shape == (1000, 500, 3)
+    np.testing.assert_allclose(moved[:3], [[-1 / 3, -1 / 3], [499 + 1 / 3, 999 + 1 / 3], [250 - 1 / 3, 500 - 1 / 3]])
+    assert viz.downscaled(image, keypoints, 4000)[0] is image
+    path = viz.save_overlay(tmp_path / "big.png", image, keypoints, max_side=600)
+    with Image.open(path) as png:
+        assert max(png.size) <= 600

@@ -32,6 +32,8 @@ from repose_tf.cli import UserError
 from repose_tf.cli._args import output_problem
 from repose_tf.pretrained import DEFAULT_MODEL
 
+OVERLAY_SIDE = 2048  # overlays of larger images are drawn on a downscaled copy (the JSON keeps full-size pixels)
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         (args.out / f"{stem}.json").write_text(json.dumps(record, indent=1) + "\n")
         if not args.no_overlay:
             save_overlay(args.out / f"{stem}.png", image, result.keypoints[0], predictor.skeleton,
-                         scores=result.scores[0])
+                         max_side=OVERLAY_SIDE, scores=result.scores[0])
     print(f"wrote {len(args.images)} prediction(s) to {args.out}")
     return 0
 

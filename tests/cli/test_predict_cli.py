@@ -123,3 +123,12 @@ def test_exif_orientation_is_applied(models: dict[str, str], tmp_path: Path):
     assert (record["width"], record["height"]) == (40, 80)
     with Image.open(tmp_path / "out" / "phone.png") as overlay:
         assert overlay.size == (40, 80)
+
+
+def test_overlay_of_a_large_image_is_downscaled(models: dict[str, str], tmp_path: Path):
+    Image.new("RGB", (2600, 400), (90, 90, 90)).save(tmp_path / "wide.png")
+    assert run_cli(["predict", str(tmp_path / "wide.png"), "--model", models["saved_model"],
+                    "--out", str(tmp_path / "out")]).code == 0
+    assert json.loads((tmp_path / "out" / "wide.json").read_text())["width"] == 2600  # full-size pixels
+    with Image.open(tmp_path / "out" / "wide.png") as overlay:
+        assert max(overlay.size) <= 2048
