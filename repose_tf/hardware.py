@@ -67,7 +67,8 @@ def has_bf16() -> bool:
 
 def auto_precision(gpu: bool = False, tpu: bool = False) -> PrecisionChoice:
     """The precision ``--precision auto`` picks: float16 on a GPU, bfloat16 on a TPU or on a CPU with
-    bfloat16 instructions, float32 otherwise.  Training speed in each precision: docs/train_step.md.
+    bfloat16 instructions, float32 otherwise.  ``python benchmarks/precision.py``
+    measures training speed in each precision.
     """
     if tpu:
         return PrecisionChoice("bfloat16", "a TPU computes in bfloat16")

@@ -1,0 +1,141 @@
+"""Training speed in each precision, against a plain convolution stack of about the same FLOPs trained in
+the same precision in the same run.
+
+    python benchmarks/precision.py                                   # tiny, small, repose -> docs/precision.md
+    python benchmarks/precision.py --presets tiny --batch 8 --out /tmp/p.md
+
+One process builds every (network, precision) pair under its Keras dtype policy, compiles it as
+:func:`repose_tf.train.fit` does (FusedAdam, eq. 3 on every output), runs warm-up steps, then times
+``--steps`` steps of each pair in :data:`ROUNDS` alternating rounds on one fixed random batch (median of
+the rounds), so a change in the machine's load falls on every pair alike.  The stack is n Conv2D(64,
+3x3)+ReLU+BatchNorm blocks (after one Conv2D from the image) at the network's input resolution with
+n >= 1 chosen to match the network's forward FLOPs, trained with MSE on one output.  GFLOP/s counts 3x the forward FLOPs per image (forward
+and backward).  ``auto`` in the report is what :func:`repose_tf.hardware.auto_precision` picks here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRECISIONS = ("float32", "bfloat16")
+ROUNDS = 3
+WARMUP_STEPS = 2
+STACK_WIDTH = 64
+
+
+def stack_model(size: int, flops: float):
+    """The plain conv stack with about ``flops`` forward FLOPs at ``size`` x ``size``: a Conv2D(64) from the
+    image, then n Conv2D(64)+ReLU+BatchNorm blocks (n >= 1); returns (compiled model, its forward FLOPs)."""
+    import keras
+
+    first = 2 * 9 * 3 * STACK_WIDTH * size * size
+    per_block = 2 * 9 * STACK_WIDTH * STACK_WIDTH * size * size
+    blocks = max(1, round((flops - first) / per_block))
+    x = inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(STACK_WIDTH, 3, padding="same")(x)
+    for _ in range(blocks):
+        x = keras.layers.Conv2D(STACK_WIDTH, 3, padding="same", activation="relu")(x)
+        x = keras.layers.BatchNormalization()(x)
+    out = keras.layers.Activation("linear", dtype="float32")(x)
+    model = keras.Model(inputs, out)
+    model.compile(optimizer="adam", loss="mse")
+    return model, first + blocks * per_block
+
+
+def build(preset: str, precision: str, batch: int):
+    """[(name, model, (inputs, targets), forward FLOPs)] for the network and its stack under ``precision``."""
+    import numpy as np
+    import tensorflow as tf
+
+    from repose_tf.config import get_config
+    from repose_tf.model.builder import build_model, output_names
+    from repose_tf.model.complexity import profile
+    from repose_tf.train.loss import PartialMSE
+    from repose_tf.train.optimizer import FusedAdam
+    from repose_tf.train.strategy import dtype_policy
+
+    cfg = get_config(preset)
+    rng = np.random.default_rng(0)
+    size, k = cfg.input_size, cfg.num_keypoints
+    images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)), tf.float32)
+    flops = profile(cfg).flops
+    policy = "float32" if precision == "float32" else f"mixed_{precision}"
+    with dtype_policy(policy):
+        model = build_model(cfg)
+        names = output_names(cfg)
+        model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names})
+        stack, stack_flops = stack_model(size, flops)
+    targets = tf.constant(rng.uniform(0, 1, (batch, size, size, 2 * k)), tf.float32)
+    stack_targets = tf.constant(rng.uniform(0, 1, (batch, size, size, STACK_WIDTH)), tf.float32)
+    return [(preset, model, (images, {n: targets for n in names}), flops),
+            (f"conv stack for {preset}", stack, (images, stack_targets), stack_flops)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "repose"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "precision.md")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
+
+    from repose_tf.hardware import auto_precision, cpu_name
+
+    load_before = os.getloadavg()[0]
+    pairs = []
+    for preset in args.presets:
+        for precision in PRECISIONS:
+            for name, model, data, flops in build(preset, precision, args.batch):
+                start = time.perf_counter()
+                for _ in range(1 + WARMUP_STEPS):
+                    model.train_on_batch(*data)
+                print(f"{name}, {precision}: built and warmed up in {time.perf_counter() - start:.0f} s", flush=True)
+                pairs.append({"name": name, "preset": preset, "precision": precision, "model": model, "data": data,
+                              "flops": flops, "rounds": []})
+    for r in range(ROUNDS):
+        for pair in pairs:
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                pair["model"].train_on_batch(*pair["data"])
+            pair["rounds"].append((time.perf_counter() - start) / args.steps)
+        print(f"round {r + 1} of {ROUNDS} done", flush=True)
+    for pair in pairs:
+        step = float(np.median(pair["rounds"]))
+        pair["images_s"] = args.batch / step
+        pair["gflops_s"] = 3 * pair["flops"] * args.batch / step / 1e9
+    stacks = {(p["preset"], p["precision"]): p for p in pairs if p["name"].startswith("conv stack")}
+    choice = auto_precision()
+    lines = ["# Training speed by precision", "",
+             f"Written by `python benchmarks/precision.py --presets {' '.join(args.presets)} --batch {args.batch} "
+             f"--steps {args.steps}` on {time.strftime('%Y-%m-%d %H:%M')}: **{cpu_name()}**, TF oneDNN on, "
+             f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after (absolute speeds fall with "
+             f"the load; the ratios are within one run). `--precision auto` picks **{choice.precision}** here "
+             f"({choice.reason}).", "",
+             f"Batch {args.batch}, one optimizer step on a fixed batch, median of {ROUNDS} alternating rounds of "
+             f"{args.steps} steps. GFLOP/s = 3 x forward FLOPs x images/s. The stack: Conv2D({STACK_WIDTH}, 3x3) "
+             "blocks at the input resolution with about the network's forward FLOPs, same precision, same run.", "",
+             "| network | precision | forward GFLOPs | images/s | GFLOP/s | of the stack's GFLOP/s "
+             "| speed-up over float32 |", "|---|---|---:|---:|---:|---:|---:|"]
+    by_key = {(p["name"], p["precision"]): p for p in pairs}
+    for pair in pairs:
+        stack = stacks[(pair["preset"], pair["precision"])]
+        base = by_key[(pair["name"], "float32")]
+        lines.append(f"| {pair['name']} | {pair['precision']} | {pair['flops'] / 1e9:.2f} | {pair['images_s']:.1f} | "
+                     f"{pair['gflops_s']:.0f} | {pair['gflops_s'] / stack['gflops_s']:.2f} | "
+                     f"{pair['images_s'] / base['images_s']:.2f} |")
+    lines.append("")
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
