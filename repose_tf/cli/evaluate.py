@@ -53,8 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
-    from repose_tf.eval.evaluate import evaluate, format_scores
+    from repose_tf.codec import DECODE_METHODS
+    from repose_tf.data.pipeline import resolve_files
+    from repose_tf.eval.evaluate import METRICS, evaluate, format_scores
 
+    # Cheap checks first: a typo should not cost a model load (or an evaluation).
+    if args.decode not in DECODE_METHODS:
+        raise UserError(f"--decode must be one of {', '.join(DECODE_METHODS)}, got {args.decode!r}")
+    if args.metric not in METRICS:
+        raise UserError(f"--metric must be one of {', '.join(METRICS)}, got {args.metric!r}")
+    resolve_files(args.data)  # a pattern matching nothing: ValueError naming it
     predictions = args.predictions or (args.json.parent if args.json else Path("."))
     problems = [output_problem(args.json, "--json", folder=False) if args.json else None,
                 output_problem(predictions, "--predictions", folder=True),
