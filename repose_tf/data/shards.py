@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -35,6 +34,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from repose_tf.skeleton import LSP14, Skeleton
+from repose_tf.tempdirs import owned_temp_dir
 
 if TYPE_CHECKING:
     from repose_tf.data.records import PersonRecord
@@ -184,7 +184,7 @@ def write_shards(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dataset}-{split}.", suffix=".tmp", dir=out))
+    tmp = owned_temp_dir(out, f".{dataset}-{split}")  # also removes what a killed run left
     try:
         # Skip warnings go through tqdm.write, so they do not break the progress bar.
         with (logging_redirect_tqdm() if progress else contextlib.nullcontext(),

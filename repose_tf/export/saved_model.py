@@ -54,6 +54,7 @@ from repose_tf.config import RePoseConfig
 from repose_tf.data.augment import apply_affine
 from repose_tf.export.crops import CropOptions, check_crops, crop_images
 from repose_tf.export.metadata import SAVED_MODEL_METADATA, ExportMetadata, config_of
+from repose_tf.tempdirs import owned_temp_dir
 
 CROPS_SIGNATURE = "serving_default"
 IMAGES_SIGNATURE = "predict_images"
@@ -315,8 +316,7 @@ def export_saved_model(
         raise FileExistsError(f"{final} exists already; choose another --version or omit it")
     name = model_name or base.resolve().name
     base.mkdir(parents=True, exist_ok=True)
-    tmp = base / f".export-{version}-{os.getpid()}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = owned_temp_dir(base, ".export")  # also removes what a killed export left
     try:
         module = ServingModule(frozen_network(model, metadata), metadata)
         tf.saved_model.save(module, str(tmp), signatures={CROPS_SIGNATURE: module.serving_default,
