@@ -1,0 +1,361 @@
+"""The pretrained ``lsp-small``: the recipe that trains it, and the model card that scores it.
+
+    python benchmarks/lsp_model.py data  --datasets ../shared/datasets  # LSP + LSPET -> tfrecords/
+    python benchmarks/lsp_model.py train                                # the recipe -> runs/lsp-small
+    python benchmarks/lsp_model.py ship                                 # -> repose_tf/weights/lsp-small.*
+    python benchmarks/lsp_model.py card --quickstart quickstart/model.keras   # -> docs/models.md
+
+``data`` converts LSP (train 1-1000, test 1001-2000) and LSP-extended, holding LSPET images
+8501-9000 out of training as ``lspet-val``: the validation PCK during training and every choice
+are made on it, never on LSP test.  ``train`` runs :data:`TRAIN_ARGS` through ``repose train``
+(rerun it to resume).  ``ship`` copies the run's ``model.keras`` into the package with its model card
+facts (config, data, command, CPU, hours).  ``card`` scores the shipped model on the LSP test split
+once, in Table 1's layout (flip test on and off, DARK and argmax decoding), beside the paper's RePose
+row, Table 1's three graphical-model rows, the mean training pose placed in every test crop, and
+(given ``--quickstart``) the synthetic-people quickstart network; then int8 TFLite against fp32
+(PCK@0.2 on LSP test and batch-1 speed under XNNPACK), and the validation-PCK curve.  It writes
+``docs/models.md``, ``docs/models/results.json``, ``docs/models/validation_pck.png`` and the README's
+table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "lsp-small"
+RUN = Path("runs") / NAME
+TEST = "tfrecords/lsp-test-*.tfrecord"
+VAL = "tfrecords/lspet-val-*.tfrecord"
+TRAIN_DATA = ("tfrecords/lsp-train-*.tfrecord", "tfrecords/lspet-train-*.tfrecord")
+# The recipe.  bfloat16: the CPU it was trained on has AVX512-BF16.
+TRAIN_ARGS = ("train", "--out", str(RUN), "--preset", "small",
+              *[a for d in TRAIN_DATA for a in ("--data", d)], "--val", VAL,
+              "--steps", "7000", "--batch", "16", "--lr", "1e-3", "--schedule", "cosine", "--warmup", "300",
+              "--checkpoint-every", "500", "--pck-every", "1000", "--precision", "bfloat16")
+SUMMARY = ("the `small` preset (2.5M parameters, 64 x 64 input) trained on LSP train + LSP-extended; "
+           "LSP test PCK@0.2 in docs/models.md")
+DOCS = ROOT / "docs"
+TIMING_CROPS = 64
+README_BEGIN = "<!-- lsp-small table: written by python benchmarks/lsp_model.py card -->"
+README_END = "<!-- end of the lsp-small table -->"
+CHECK_IMAGES = (1001, 1002, 1003, 1004)  # LSP test images of the stored check (first four of the split)
+
+
+def command_line(args: tuple[str, ...]) -> str:
+    return "repose " + " ".join(f"'{a}'" if "*" in a else a for a in args)
+
+
+def run_data(datasets: Path) -> None:
+    for args in (("convert", "lsp", "--joints", str(datasets / "lsp/joints.mat"),
+                  "--images", str(datasets / "lsp/images"), "--out", "tfrecords"),
+                 ("convert", "lspet", "--joints", str(datasets / "lspet/joints.mat"),
+                  "--images", str(datasets / "lspet/images"), "--out", "tfrecords", "--val", "8501-9000")):
+        subprocess.run(["repose", *args], check=True)
+
+
+def run_train() -> None:
+    subprocess.run(["repose", *TRAIN_ARGS], check=True)
+
+
+def run_ship() -> None:
+    from repose_tf import pretrained
+    from repose_tf.hardware import cpu_name
+    from repose_tf.train.checkpoints import latest_checkpoint, read_config
+
+    model = RUN / "model.keras"
+    if not model.is_file():
+        sys.exit(f"{model} is missing: finish `python benchmarks/lsp_model.py train` first")
+    # run.json is written when a run starts: from it to model.keras is the whole run, tracing,
+    # validation and checkpoints included (for a run that was not resumed).
+    hours = (model.stat().st_mtime - (RUN / "run.json").stat().st_mtime) / 3600
+    pretrained.WEIGHTS_DIR.mkdir(exist_ok=True)
+    shutil.copyfile(model, pretrained.WEIGHTS_DIR / f"{NAME}.keras")
+    card = {
+        "config": read_config(RUN / "config.json").to_dict(),
+        "summary": SUMMARY,
+        "data": {"train": list(TRAIN_DATA), "validation": VAL + " (LSPET images 8501-9000, held out)",
+                 "not used": "MPII (its images are not on this machine)"},
+        "command": command_line(TRAIN_ARGS),
+        "steps": latest_checkpoint(RUN / "checkpoints").step,
+        "hardware": cpu_name(),
+        "hours": round(hours, 2),
+        "shipped": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    }
+    card["check"] = check_predictions(pretrained.WEIGHTS_DIR / f"{NAME}.keras", RUN / "config.json")
+    (pretrained.WEIGHTS_DIR / f"{NAME}.json").write_text(json.dumps(card, indent=1) + "\n")
+    size = (pretrained.WEIGHTS_DIR / f"{NAME}.keras").stat().st_size / 1e6
+    print(f"shipped {NAME}: {size:.1f} MB, {card['steps']} steps in {hours:.2f} h on {card['hardware']}")
+
+
+def check_predictions(model: Path, config: Path) -> dict:
+    """Keypoints of the shipped file on a few whole LSP test images: tests/test_pretrained.py compares a
+    fresh forward pass with them, which guards against a broken file or a changed decoder."""
+    from repose_tf.inference import load_predictor
+    from repose_tf.train.checkpoints import read_config
+
+    predictor = load_predictor(model, config=read_config(config))
+    images = [f"lsp/images/im{i:04d}.jpg" for i in CHECK_IMAGES]
+    datasets = ROOT.parent / "shared" / "datasets"
+    result = predictor.predict_images([(datasets / name).read_bytes() for name in images])
+    return {"images": images, "keypoints": result.keypoints.round(3).tolist()}
+
+
+def mean_pose_predictor(config, train_patterns: tuple[str, ...]):
+    """A :class:`~repose_tf.eval.evaluate.Predictor` that answers every crop with the mean pose of the
+    training records in their evaluation crops (Gaussian heatmaps at it), scored like a network."""
+    import numpy as np
+    import tensorflow as tf
+
+    from repose_tf.codec import encode_heatmaps
+    from repose_tf.data.pipeline import make_dataset
+    from repose_tf.eval.evaluate import Predictor
+
+    total = np.zeros((config.num_keypoints, 2))
+    count = np.zeros((config.num_keypoints, 1))
+    for _, targets, _ in make_dataset(list(train_patterns), "eval", 64, input_size=config.input_size,
+                                      sigma=config.sigma, skeleton=config.skeleton):
+        mask = targets["mask"].numpy()[..., None]
+        total += (targets["keypoints"].numpy() * mask).sum(0)
+        count += mask.sum(0)
+    mean = (total / count).astype("float32")
+    heatmaps = encode_heatmaps(tf.constant(mean[None]), tf.ones((1, config.num_keypoints)),
+                               config.input_size, config.sigma)
+
+    def predict(crops: tf.Tensor) -> tf.Tensor:
+        return tf.repeat(heatmaps, tf.shape(crops)[0], axis=0)
+
+    return Predictor(predict, config, "mean training pose"), mean
+
+
+def tflite_predictor(path: Path, config):
+    """A TFLite file as an evaluation :class:`~repose_tf.eval.evaluate.Predictor` (heatmaps of its signature)."""
+    import tensorflow as tf
+
+    from repose_tf.eval.evaluate import Predictor
+    from repose_tf.export.tflite import TFLiteModel
+
+    model = TFLiteModel.load(path)
+    shape = (config.input_size, config.input_size, config.num_keypoints)
+
+    def predict(crops: tf.Tensor) -> tf.Tensor:
+        out = tf.numpy_function(lambda c: model.predict_crops(c)["heatmaps"], [crops], tf.float32)
+        return tf.ensure_shape(out, (None, *shape))
+
+    return Predictor(predict, config, str(path)), model
+
+
+def batch1_ms(model, crops) -> float:
+    """Median batch-1 latency (ms) of a TFLite model over ``crops``, after one warm-up call."""
+    import numpy as np
+
+    model.predict_crops(crops[:1])
+    times = []
+    for crop in crops:
+        start = time.perf_counter()
+        model.predict_crops(crop[None])
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def run_card(quickstart: Path | None) -> None:
+    import numpy as np
+
+    from repose_tf import pretrained
+    from repose_tf.data.pipeline import make_dataset
+    from repose_tf.eval.benchmarks import LSP_GRAPHICAL_MODEL_ROWS, PAPER_RESULTS
+    from repose_tf.eval.evaluate import evaluate, load_predictor
+    from repose_tf.export.tflite import export_tflite, representative_crops
+    from repose_tf.hardware import cpu_name
+    from repose_tf.inference import load_keras_model
+    from repose_tf.viz import save_png, training_curves
+
+    shipped = pretrained.get(NAME)
+    cfg = shipped.config
+    rows: dict[str, dict[str, float]] = {"RePose, paper (Table 1)": PAPER_RESULTS["lsp"][1]}
+    rows.update({f"{k} (Table 1)": v for k, v in LSP_GRAPHICAL_MODEL_ROWS.items()})
+    results: dict[str, dict] = {}
+
+    def score(label: str, model, **kw) -> dict[str, float]:
+        result = evaluate(model, TEST, progress=False, **kw)
+        parts = result.scores["lsp"].parts
+        results[label] = {"parts": parts, "n": result.scores["lsp"].n, **{k: v for k, v in kw.items()}}
+        print(f"{label}: {parts['Mean']:.2f}", flush=True)
+        return parts
+
+    predictor = load_predictor(NAME)
+    ours = {}
+    for flip in (True, False):
+        for decode in ("dark", "argmax"):
+            label = f"{NAME}, {'flip test' if flip else 'no flip'}, {decode}"
+            ours[label] = score(label, predictor, flip=flip, decode=decode)
+    rows.update(ours)
+    # LSP train alone: LSPET's people are framed otherwise in their crops, and a mean over them lands
+    # beside LSP's test people (8 % instead of LSP train's 21 % on the first 100).
+    mean_predictor, mean_pose = mean_pose_predictor(cfg, TRAIN_DATA[:1])
+    rows["mean pose of LSP train (baseline)"] = score("mean pose of LSP train (baseline)", mean_predictor)
+    if quickstart is not None:
+        rows["quickstart network, synthetic people only (baseline)"] = score(
+            "quickstart network, synthetic people only (baseline)", str(quickstart))
+
+    # int8 TFLite against fp32 on the same records, and their batch-1 speed under XNNPACK.
+    model = load_keras_model(shipped.path)
+    tflite_rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = representative_crops("tfrecords/lsp-train-*.tfrecord", cfg)
+        written = export_tflite(model, tmp, ("fp32", "int8"), name=NAME, calibration=calibration, config=cfg)
+        crops = next(iter(make_dataset(TEST, "eval", TIMING_CROPS, input_size=cfg.input_size, sigma=cfg.sigma,
+                                       skeleton=cfg.skeleton)))[0].numpy()
+        for mode, path in written.items():
+            tfl_predictor, tfl_model = tflite_predictor(path, cfg)
+            label = f"{NAME}, TFLite {mode}, no flip, dark"
+            tflite_rows[mode] = {"parts": score(label, tfl_predictor), "size_mb": path.stat().st_size / 1e6}
+        for _ in range(2):  # alternating rounds: a change of load falls on both
+            for mode, path in written.items():
+                tflite_rows[mode].setdefault("ms", []).append(batch1_ms(tflite_predictor(path, cfg)[1], crops))
+    for row in tflite_rows.values():
+        row["ms"] = float(np.median(row["ms"]))
+
+    (DOCS / "models").mkdir(parents=True, exist_ok=True)
+    fig = training_curves(ROOT / RUN / "history.csv", title=f"{NAME}: training loss and LSPET-val PCK@0.2")
+    save_png(fig, DOCS / "models" / "validation_pck.png")
+    report = {"model": NAME, "card": shipped.card, "cpu": cpu_name(),
+              "written": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "results": results, "tflite": tflite_rows, "mean_pose_crop_px": mean_pose.tolist()}
+    (DOCS / "models" / "results.json").write_text(json.dumps(report, indent=1) + "\n")
+    write_markdown(shipped, rows, tflite_rows, report)
+
+
+def write_markdown(shipped, rows: dict, tflite_rows: dict, report: dict) -> None:
+    """docs/models.md, and the README's table between its markers."""
+    from repose_tf.eval.metrics import format_part_table
+
+    card = shipped.card
+    best = f"{NAME}, flip test, dark"
+    int8, fp32 = tflite_rows["int8"], tflite_rows["fp32"]
+    text = f"""# Pretrained models
+
+Written by `python benchmarks/lsp_model.py card` on {report['written']}, {report['cpu']}.
+
+## `{NAME}` — the default of `repose predict`
+
+```python
+import repose_tf
+model = repose_tf.load_model("{NAME}")      # Keras, float32; or --model {NAME} on any repose command
+```
+
+| | |
+|---|---|
+| network | `{shipped.config.name}` preset: the paper's blocks and widths (f, d, v, p; 64 and 32 per keypoint), two blocks where the paper has four, 64 x 64 input, kinematic updates at 8 x 8 ([architecture](architecture.md)) |
+| data | LSP train (images 1-1000) + LSP-extended images 1-8500; validation: LSPET 8501-9000. No MPII (its images are not on this machine), unlike the paper, which trained on LSP + MPII |
+| recipe | `{card['command']}` (`python benchmarks/lsp_model.py train`) |
+| steps, batch | {card['steps']} steps of batch 16 ({card['steps'] * 16 / 9500:.0f} passes over the 9,500 training people), Adam, cosine decay from 1e-3 |
+| hardware, time | {card['hardware']}; {card['hours']:.2f} h, bfloat16 compute |
+| file | `repose_tf/weights/{NAME}.keras`, {(shipped.path.stat().st_size / 1e6):.1f} MB |
+
+### LSP test (images 1001-2000, PCK@0.2, person-centric, Table 1's protocol)
+
+{format_part_table(rows, markdown=True)}
+
+Our rows: `repose evaluate --model {NAME} --data '{TEST}' [--flip] [--decode argmax]`; `repose score
+--benchmark lsp --gt lsp/joints.mat --pred predictions-lsp.npy` gives the same table from the saved
+predictions.  The LSP test split is scored only to report this model; nothing was chosen on it.
+The mean-pose baseline is the average keypoint position of LSP's 1000 training people in their evaluation
+crops, placed in every test crop and scored like a network (over LSP train + LSPET it scores 8 %: LSPET's
+people are framed otherwise in their crops).
+
+The bar set by the issue that asked for this model is 75 %, above Table 1's three graphical-model rows:
+**{'met' if rows[best]['Mean'] >= 75 else 'not met'}** ({rows[best]['Mean']:.2f} %).
+
+### int8 TFLite
+
+| TFLite (XNNPACK, 2 threads) | PCK@0.2 LSP test (no flip, dark) | batch-1 ms | size MB |
+|---|---:|---:|---:|
+| fp32 | {fp32['parts']['Mean']:.2f} | {fp32['ms']:.1f} | {fp32['size_mb']:.1f} |
+| int8 | {int8['parts']['Mean']:.2f} | {int8['ms']:.1f} | {int8['size_mb']:.1f} |
+
+int8 is {int8['ms'] and fp32['ms'] / int8['ms']:.2f}x the speed of fp32 (median of {TIMING_CROPS} single crops, two
+alternating rounds) and {int8['parts']['Mean'] - fp32['parts']['Mean']:+.2f} points of PCK@0.2.
+
+### Training curve
+
+![loss and LSPET-val PCK@0.2 over training](models/validation_pck.png)
+
+### How the recipe was chosen (on LSPET-val, never on LSP test)
+
+* Network: `small` was picked from training throughput, not from pilot runs: one-step timings at batch 16
+  in bfloat16 on this machine (scratch runs, to be redone with `python benchmarks/precision.py --presets
+  tiny small repose`) gave it about five times the paper's network's images per second, enough to see
+  the data many times over in the time budget, with five times `tiny`'s parameters. Whether `tiny`'s extra
+  passes or a wider network would do better in the same time is not measured yet.
+* Heatmap width and learning rate: a first run at sigma 3 and lr 2e-3 (the `tiny` quickstart's choices)
+  lost every decoder heatmap ReLU within 1000 steps: all-zero final heatmaps, a constant pose,
+  validation PCK 0.26 % at steps 1000 and 2000, stopped. Two 400-step pilots then ran side by side
+  (`repose train --config C.json` with the recipe above and `--steps 400 --warmup 100 --val-limit 200`):
+  Glorot-initialised heatmap layers at sigma 3 and lr 2e-3 reached 5.7 % with heatmaps shrinking towards
+  zero; sigma 4 with the small initialisation and lr 1e-3 reached 17.4 % with every output alive. The
+  shipped recipe is the second.
+
+### Limitations
+
+* One person per image, roughly framed: the network sees the person box (or the whole image, when no
+  `--box` is given) squeezed into 64 x 64 pixels.  It does not find people; give a box for a person in a
+  larger scene.
+* Trained on the sports poses LSP holds (athletics, badminton, baseball, gymnastics, parkour, soccer,
+  tennis, volleyball), on 9,500 people: everyday scenes, crowds and unusual viewpoints are outside what it
+  has seen.
+* 64 x 64 input: a quarter of the paper's pixels; fine parts (wrists, ankles) are where it is weakest.
+"""
+    (DOCS / "models.md").write_text(text)
+    print(f"wrote {DOCS / 'models.md'}")
+    readme_rows = {k: v for k, v in rows.items() if "no flip" not in k and "argmax" not in k}
+    write_readme_section(f"""{format_part_table(readme_rows, markdown=True)}
+
+`{NAME}`: {card['steps']} steps of batch 16 in {card['hours']:.2f} h on {card['hardware']}, LSP train +
+LSP-extended (no MPII), 64 x 64 input; flip test and DARK decoding. Model card, every decoding, int8 TFLite
+and limitations: [docs/models.md](docs/models.md). Reproduce: `python benchmarks/lsp_model.py data|train|ship|card`.""")
+
+
+def write_readme_section(text: str) -> None:
+    """Replace the README's pretrained-model table (between its two markers) with ``text``."""
+    readme = ROOT / "README.md"
+    content = readme.read_text()
+    start, end = content.index(README_BEGIN) + len(README_BEGIN), content.index(README_END)
+    readme.write_text(content[:start] + "\n" + text + "\n" + content[end:])
+    print(f"updated {readme}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="stage", required=True)
+    data = sub.add_parser("data", help="convert LSP and LSPET into tfrecords/")
+    data.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
+                      help="folder holding lsp/ and lspet/ (default ../shared/datasets)")
+    sub.add_parser("train", help="train (or resume) runs/lsp-small")
+    sub.add_parser("ship", help="copy the trained model into repose_tf/weights/ with its card facts")
+    card = sub.add_parser("card", help="score the shipped model and write docs/models.md")
+    card.add_argument("--quickstart", type=Path, help="the quickstart's model.keras, for its baseline row")
+    args = parser.parse_args()
+    os.chdir(ROOT)  # the recipe's paths (tfrecords/, runs/) are the repository's
+    if args.stage == "data":
+        run_data(args.datasets)
+    elif args.stage == "train":
+        run_train()
+    elif args.stage == "ship":
+        run_ship()
+    else:
+        run_card(args.quickstart)
+
+
+if __name__ == "__main__":
+    main()
