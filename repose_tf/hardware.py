@@ -60,9 +60,15 @@ def cpu_name() -> str:
     return f"{name} ({detail})"
 
 
+def bf16_flags() -> list[str]:
+    """The CPU's bfloat16 matrix-instruction flags (of :data:`BF16_FLAGS`), sorted; empty if it has none."""
+    flags = cpu_flags()
+    return sorted(f for f in BF16_FLAGS if f in flags)
+
+
 def has_bf16() -> bool:
     """Whether the CPU has bfloat16 matrix instructions (AVX512-BF16 or AMX-BF16)."""
-    return any(flag in cpu_flags() for flag in BF16_FLAGS)
+    return bool(bf16_flags())
 
 
 def auto_precision(gpu: bool = False, tpu: bool = False) -> PrecisionChoice:
@@ -74,7 +80,7 @@ def auto_precision(gpu: bool = False, tpu: bool = False) -> PrecisionChoice:
         return PrecisionChoice("bfloat16", "a TPU computes in bfloat16")
     if gpu:
         return PrecisionChoice("float16", "a GPU computes fastest in float16")
-    flags = sorted(f for f in BF16_FLAGS if f in cpu_flags())
+    flags = bf16_flags()
     if flags:
         return PrecisionChoice("bfloat16", f"the CPU has {' and '.join(flags)}")
     return PrecisionChoice("float32", "the CPU has no bfloat16 instructions (neither AMX-BF16 nor AVX512-BF16)")
