@@ -130,7 +130,10 @@ def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str) -> tuple[dict, 
     heatmaps[f"refine_{c}"] = hm
     for r in reversed(cfg.resolutions):
         u = keras.layers.Concatenate(name=f"{prefix}dec{r}_carry")([y, hm])
-        u = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"{prefix}dec{r}_up")(u)
+        # Bilinear resizes run in float32, as in ResizeTo: under XLA, the gradient of a bfloat16 resize
+        # (ResizeBilinearGrad) comes out float32, and its sum with the bfloat16 gradient of the same
+        # tensor fails to compile ("Seen floating point types of different precisions in %AddN").
+        u = keras.layers.UpSampling2D(2, interpolation="bilinear", dtype="float32", name=f"{prefix}dec{r}_up")(u)
         u = keras.layers.Concatenate(name=f"{prefix}dec{r}_skip")([u, skips[r]])
         y = ConvBlock(cfg.width, 3, name=f"{prefix}dec{r}_proj")(u)
         if r != cfg.input_size:

@@ -14,9 +14,11 @@ import tensorflow as tf
 from repose_tf.config import get_config
 from repose_tf.data.augment import AugmentConfig
 from repose_tf.data.records import PersonRecord, serialize
+from repose_tf.model.builder import build_model, output_names
 from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
 from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
-from repose_tf.train.fit import training_dataset
+from repose_tf.train.fit import compile_for_training, training_dataset
+from repose_tf.train.strategy import dtype_policy, precision_policy
 from tests.train.helpers import TEST_CONFIG, write_people
 
 # Eight people seen again and again without augmentation (PCK is measured on the same people).
@@ -165,3 +167,21 @@ def test_recipe_precision_is_checked() -> None:
     assert TrainRecipe(precision="auto").precision == "auto"
     with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, float16, got 'half'"):
         TrainRecipe(precision="half")
+
+
+def test_bfloat16_with_xla_trains_a_step() -> None:
+    # Issue 14: under XLA, bfloat16 bilinear upsampling made the gradient sum of a tensor mix float32 and
+    # bfloat16 ("Seen floating point types of different precisions in %AddN"); the decoder now upsamples
+    # in float32.  One step as fit takes it: mixed_bfloat16 policy, compile_for_training, jit_compile.
+    cfg = get_config("tiny")
+    recipe = TrainRecipe(steps=10, batch_size=2, precision="bfloat16", jit_compile=True)
+    with dtype_policy(precision_policy(tf.distribute.get_strategy(), recipe.precision).policy):
+        model = build_model(cfg)
+        compile_for_training(model, cfg, recipe)
+    assert model.get_layer("dec32_proj").compute_dtype == "bfloat16" and model.jit_compile
+    rng = np.random.default_rng(0)
+    n, k = cfg.input_size, cfg.num_keypoints
+    images = rng.uniform(0, 255, (2, n, n, 3)).astype("float32")
+    targets = rng.uniform(0, 1, (2, n, n, 2 * k)).astype("float32")
+    logs = model.train_on_batch(images, {name: targets for name in output_names(cfg)}, return_dict=True)
+    assert np.isfinite(logs["loss"]), logs
