@@ -15,16 +15,20 @@ Reading the figure top to bottom (one stage; ``p/`` is the stage prefix when sta
   stacking    stage s+1 takes [final features, final heatmaps] of stage s as its input.
 
 Every heatmap output is bilinearly resized to the input resolution (intermediate supervision).
+``build_model(config, fused=True)`` is the same function with the K per-keypoint v, head and p layers
+as one layer each (:func:`fused_layers`, :mod:`repose_tf.model.convert`).
 ``docs/architecture.md`` gives the reading of the text behind each choice and the parameter and
 FLOP counts that support it.
 """
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from repose_tf.config import RePoseConfig, get_config
-from repose_tf.model.layers import ConvBlock, ConvStack, KinematicUpdate, ResizeTo
+from repose_tf.model.layers import ConvBlock, ConvStack, GroupedConvBlock, KinematicUpdate, ResizeTo
 
 # heatmap_init="small": the p blocks start with Glorot weights scaled by 1/100 (variance 1e-4) and a
 # bias of 0.01, so every heatmap starts near 0.01 everywhere, the loss near the all-zero prediction's,
@@ -38,17 +42,59 @@ P_INITIALIZERS = {
 }
 
 
-def _p_block(x: keras.KerasTensor, filters: int, init: str, name: str) -> keras.KerasTensor:
-    """p = (3,1,K)_u: heatmaps from features; float32 output for mixed precision."""
+def _p_block(x: keras.KerasTensor, filters: int, init: str, name: str, groups: int = 1) -> keras.KerasTensor:
+    """p = (3,1,K)_u: heatmaps from features; float32 output for mixed precision.  ``groups`` > 1: one p
+    block of ``filters`` outputs per channel group of ``x`` (:class:`GroupedConvBlock`)."""
     kernel_init, bias_init = P_INITIALIZERS[init]
-    return ConvBlock(filters, 3, use_bn=False, kernel_initializer=kernel_init, bias_initializer=bias_init,
-                     dtype="float32", name=name)(x)
+    block = ConvBlock if groups == 1 else functools.partial(GroupedConvBlock, groups)
+    return block(filters, 3, use_bn=False, kernel_initializer=kernel_init, bias_initializer=bias_init,
+                 dtype="float32", name=name)(x)
 
 
 def _keypoint_head(x: keras.KerasTensor, cfg: RePoseConfig, name: str) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """One keypoint's head, (3,1,32)^4 + (3,1,1)_u: returns (head features (B,h,w,32), heatmap (B,h,w,1))."""
     feats = ConvStack(cfg.keypoint_width, cfg.head_blocks, name=f"{name}_trunk")(x)
     return feats, _p_block(feats, 1, cfg.heatmap_init, f"{name}_p")
+
+
+def _keypoint_heads(feats: list[keras.KerasTensor] | keras.KerasTensor, cfg: RePoseConfig, prefix: str, stage: str,
+                    fused: bool) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """The K heads of the pre- or post-update features (``stage``): (their features concatenated
+    (B,h,w,K*32), the heatmaps (B,h,w,K)).  ``fused``: ``feats`` is the (B,h,w,K*32) concatenation and
+    the K heads are one grouped stack and one grouped p block (:func:`fused_layers`)."""
+    names = cfg.skeleton.keypoints
+    if not fused:
+        heads = [_keypoint_head(f, cfg, f"{prefix}{stage}_{n}") for f, n in zip(feats, names)]
+        # Only the post-update features go on (the white circle); an unused layer stays out of the model.
+        features = keras.layers.Concatenate(name=f"{prefix}{stage}_features")([h[0] for h in heads])
+        return features, keras.layers.Concatenate(name=f"{prefix}{stage}_update_concat")([h[1] for h in heads])
+    k = cfg.num_keypoints
+    features = ConvStack(cfg.keypoint_width, cfg.head_blocks, groups=k, name=f"{prefix}{stage}_trunk")(feats)
+    return features, _p_block(features, 1, cfg.heatmap_init, f"{prefix}{stage}_p", groups=k)
+
+
+def is_fused(model: keras.Model) -> bool:
+    """Whether ``model`` was built with ``fused=True`` (its heads are grouped layers)."""
+    return any(isinstance(layer, GroupedConvBlock) for layer in model.layers)
+
+
+def fused_layers(config: str | RePoseConfig) -> dict[str, list[str]]:
+    """Each layer of ``build_model(config, fused=True)`` that is K per-keypoint layers of the plain
+    network in one, with their names in keypoint order: its weights are theirs concatenated on the
+    last axis (:func:`repose_tf.model.convert.copy_weights`)."""
+    cfg = get_config(config)
+    if cfg.update_strategy == "none":
+        return {}
+    names = cfg.skeleton.keypoints
+    stages = ["pre"] + (["post"] if cfg.post_update_head == "per_keypoint" else [])
+    out = {}
+    for s in range(cfg.num_stages):
+        prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+        out[f"{prefix}v"] = [f"{prefix}v_{n}" for n in names]
+        for stage in stages:
+            out[f"{prefix}{stage}_trunk"] = [f"{prefix}{stage}_{n}_trunk" for n in names]
+            out[f"{prefix}{stage}_p"] = [f"{prefix}{stage}_{n}_p" for n in names]
+    return out
 
 
 def sequential_blocks(cfg: RePoseConfig) -> int:
@@ -93,7 +139,7 @@ def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix
     return feats
 
 
-def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str) -> tuple[dict, keras.KerasTensor, keras.KerasTensor]:
+def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool) -> tuple[dict, keras.KerasTensor, keras.KerasTensor]:
     """One RePose network.  Returns (named heatmaps at native resolution, final features, final heatmaps)."""
     k, names = cfg.num_keypoints, cfg.skeleton.keypoints
     heatmaps: dict[str, keras.KerasTensor] = {}
@@ -108,17 +154,22 @@ def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str) -> tuple[dict, 
     if cfg.update_strategy == "none":
         up = x
     else:
-        # Decoupling into K sets with v = (1,1,32), one heatmap per set: the pre-update heatmaps.
-        feats = [ConvBlock(cfg.keypoint_width, 1, name=f"{prefix}v_{n}")(x) for n in names]
-        pre = [_keypoint_head(f, cfg, f"{prefix}pre_{n}")[1] for f, n in zip(feats, names)]
-        heatmaps["pre_update"] = keras.layers.Concatenate(name=f"{prefix}pre_update_concat")(pre)
-        feats = _decoupled_updates(feats, cfg, prefix)
+        # Decoupling into K sets with v = (1,1,32), one heatmap per set: the pre-update heatmaps.  Fused: the
+        # K v_k as one (1,1,K*32) block, the K heads (footnote 2) as one grouped stack on its output.
+        kw = cfg.keypoint_width
+        if fused:
+            decoupled = ConvBlock(k * kw, 1, name=f"{prefix}v")(x)
+            feats = [decoupled[..., i * kw:(i + 1) * kw] for i in range(k)]
+        else:
+            feats = [ConvBlock(kw, 1, name=f"{prefix}v_{n}")(x) for n in names]
+        heatmaps["pre_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "pre", fused)[1]
+        if cfg.update_passes or not fused:
+            feats = _decoupled_updates(feats, cfg, prefix)
+            if fused:
+                decoupled = keras.layers.Concatenate(name=f"{prefix}updated_features")(feats)
         if cfg.post_update_head == "per_keypoint":
-            heads = [_keypoint_head(f, cfg, f"{prefix}post_{n}") for f, n in zip(feats, names)]
             # The white circle of Figure 2: concatenate the features that predicted the heatmaps.
-            up = keras.layers.Concatenate(name=f"{prefix}post_features")([h[0] for h in heads])
-            heatmaps["post_update"] = keras.layers.Concatenate(name=f"{prefix}post_update_concat")(
-                [h[1] for h in heads])
+            up, heatmaps["post_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "post", fused)
         else:
             cat = keras.layers.Concatenate(name=f"{prefix}post_concat")(feats)
             up = ConvBlock(cfg.keypoint_width, 1, name=f"{prefix}post_joint_proj")(cat)
@@ -153,12 +204,16 @@ def output_names(config: str | RePoseConfig) -> list[str]:
     return [f"stage{s + 1}_{n}" for s in range(cfg.num_stages) for n in per_stage]
 
 
-def build_model(config: str | RePoseConfig = "repose") -> keras.Model:
+def build_model(config: str | RePoseConfig = "repose", fused: bool = False) -> keras.Model:
     """Build RePose from a preset name or a :class:`RePoseConfig`.
 
     Input: ``image`` (B, n, n, 3) float, RGB 0..255.  Outputs: a dict of heatmaps, each
     (B, n, n, K) float32, named by :func:`output_names` (``pre_update``, ``post_update``,
     ``refine_16`` ... ``refine_128``); ``refine_<n>`` of the last stage is the final prediction.
+
+    ``fused``: the same function with the K per-keypoint v, head and p layers as one layer each
+    (:func:`fused_layers`; ``docs/architecture.md``, "the fused form"): faster to train, what ``fit`` trains.
+    The default, one layer per keypoint, is the network as the paper draws it, and what is saved.
     """
     cfg = get_config(config)
     n = cfg.input_size
@@ -167,7 +222,7 @@ def build_model(config: str | RePoseConfig = "repose") -> keras.Model:
     outputs: dict[str, keras.KerasTensor] = {}
     for s in range(cfg.num_stages):
         prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
-        heatmaps, feats, hm = _stage(x, cfg, prefix)
+        heatmaps, feats, hm = _stage(x, cfg, prefix, fused)
         for name, h in heatmaps.items():
             outputs[prefix + name] = ResizeTo(n, dtype="float32", name=prefix + name)(h)
         if s + 1 < cfg.num_stages:

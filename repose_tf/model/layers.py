@@ -63,16 +63,66 @@ class ConvBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class GroupedConvBlock(ConvBlock):
+    """``groups`` convolutional blocks side by side, block k on channel group k of the input.
+
+    Input (B, H, W, groups*C) -> output (B, H, W, groups*filters): output group k is what a
+    :class:`ConvBlock` with weights k gives on input group k.  The K per-keypoint blocks of the
+    heads (3,1,32) and their p blocks (3,1,1)_u as one layer (``docs/architecture.md``, "One layer
+    for K keypoints"): the kernel is the K kernels concatenated on the output axis,
+    (kernel_size, kernel_size, C, groups*filters); bias and BatchNorm (per channel) likewise.
+
+    The convolution runs as one per group, on the kernel's slices: what it saves against K layers is
+    the K-1 bias adds, ReLUs and BatchNorms of each block, and layers to trace.  TensorFlow's grouped
+    convolution is not used: on the CPU its gradient exists only in the oneDNN kernels, which TF did not
+    always pick here ("Gradients for grouped convolutions are not supported on CPU"), and XLA's CPU grouped
+    convolution is about 100 times slower than the separate ones (``docs/train_step.md``).
+
+    Example:
+        >>> GroupedConvBlock(14, 16, 3)(keras.ops.zeros((1, 8, 8, 14 * 16))).shape
+        (1, 8, 8, 224)
+    """
+
+    def __init__(self, groups: int, filters: int, kernel_size: int, **kwargs: Any) -> None:
+        if kwargs.get("strides", 1) != 1:
+            raise ValueError("GroupedConvBlock has stride 1")
+        super().__init__(groups * filters, kernel_size, **kwargs)
+        self.groups = groups
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        channels = input_shape[-1]
+        if channels % self.groups:
+            raise ValueError(f"{self.name}: {channels} input channels do not split into {self.groups} groups")
+        self.conv.build((*input_shape[:-1], channels // self.groups))
+        if self.bn is not None:
+            self.bn.build(self.conv.compute_output_shape(input_shape))
+
+    def call(self, x: Any, training: bool | None = None) -> Any:
+        kernel = ops.cast(self.conv.kernel, self.compute_dtype)
+        y = ops.concatenate([ops.conv(xk, kk, padding="same") for xk, kk in
+                             zip(ops.split(x, self.groups, axis=-1), ops.split(kernel, self.groups, axis=-1))], axis=-1)
+        x = ops.relu(y + ops.cast(self.conv.bias, self.compute_dtype))
+        if self.bn is not None:
+            x = self.bn(x, training=training)
+        return x
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "filters": self.filters // self.groups, "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class ConvStack(keras.layers.Layer):
     """``(K,1,F)^r``: r convolutional blocks in sequence (f, g_k and the head trunks).
 
-    (B, H, W, C) -> (B, H, W, F).
+    (B, H, W, C) -> (B, H, W, F).  With ``groups`` > 1, r :class:`GroupedConvBlock` s: ``groups``
+    stacks side by side, (B, H, W, groups*C) -> (B, H, W, groups*F), e.g. the K head trunks as one.
     """
 
-    def __init__(self, filters: int, repeats: int, kernel_size: int = 3, **kwargs: Any) -> None:
+    def __init__(self, filters: int, repeats: int, kernel_size: int = 3, groups: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.filters, self.repeats, self.kernel_size = filters, repeats, kernel_size
-        self.blocks = [ConvBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"block{i + 1}")
+        self.filters, self.repeats, self.kernel_size, self.groups = filters, repeats, kernel_size, groups
+        self.blocks = [ConvBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"block{i + 1}") if groups == 1
+                       else GroupedConvBlock(groups, filters, kernel_size, dtype=self.dtype_policy, name=f"block{i + 1}")
                        for i in range(repeats)]
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -89,11 +139,11 @@ class ConvStack(keras.layers.Layer):
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         if not self.repeats:
             return input_shape
-        return (*input_shape[:-1], self.filters)
+        return (*input_shape[:-1], self.groups * self.filters)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters, "repeats": self.repeats,
-                "kernel_size": self.kernel_size}
+                "kernel_size": self.kernel_size, "groups": self.groups}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

@@ -4,7 +4,7 @@ Layout of ``<run>/checkpoints``::
 
     ckpt-000001000/
       config.json          the network's RePoseConfig (compared on resume and on load)
-      state.json           {"step", "learning_rate", "loss", "time"}, written last
+      state.json           {"step", "learning_rate", "loss", "time", "fused"}, written last
       model.weights.h5     the network's weights (Keras ``save_weights``, matched by layer path)
       optimizer.npz        the optimizer's variables, in ``optimizer.variables`` order
     latest                 "ckpt-000001000": the newest complete checkpoint
@@ -40,6 +40,8 @@ import keras
 import numpy as np
 
 from repose_tf.config import RePoseConfig
+from repose_tf.model.builder import build_model, is_fused
+from repose_tf.model.convert import copy_weights
 
 LATEST = "latest"
 CONFIG_FILE = "config.json"
@@ -69,6 +71,11 @@ class CheckpointInfo:
 
     def config(self) -> RePoseConfig:
         return read_config(self.path / CONFIG_FILE)
+
+    @property
+    def fused(self) -> bool:
+        """Whether the weights are of ``build_model(config, fused=True)`` (False in checkpoints from before)."""
+        return bool(self.state.get("fused", False))
 
 
 def checkpoint_name(step: int) -> str:
@@ -150,8 +157,17 @@ def restore(info: CheckpointInfo, model: keras.Model, optimizer: keras.optimizer
     Raises:
       CheckpointError: the files do not fit this network or optimizer (the checkpoint is named).
     """
+    same_form = info.fused == is_fused(model)
+    if not same_form and optimizer is not None:
+        raise CheckpointError(f"{info.path}: its weights are of the {'fused' if info.fused else 'plain'} network; "
+                              "resume it with the same form")
     try:
-        model.load_weights(info.path / WEIGHTS_FILE)
+        if same_form:
+            model.load_weights(info.path / WEIGHTS_FILE)
+        else:  # the other form of the network: load there, convert exactly (repose_tf.model.convert)
+            source = build_model(info.config(), fused=info.fused)
+            source.load_weights(info.path / WEIGHTS_FILE)
+            copy_weights(source, model, info.config())
     except (ValueError, OSError, KeyError) as e:
         raise CheckpointError(f"{info.path}: cannot load its weights into this network ({e})") from None
     if optimizer is None:
@@ -203,7 +219,8 @@ class CheckpointWriter:
             np.savez(tmp / OPTIMIZER_FILE,
                      **{f"v{i}": np.asarray(v.numpy()) for i, v in enumerate(optimizer.variables)})
             (tmp / CONFIG_FILE).write_text(self.config.to_json() + "\n")
-            (tmp / STATE_FILE).write_text(json.dumps({"step": step, "time": time.time(), **(state or {})}) + "\n")
+            (tmp / STATE_FILE).write_text(json.dumps({"step": step, "time": time.time(), "fused": is_fused(model),
+                                                      **(state or {})}) + "\n")
             final = self.directory / name
             if final.exists():  # the same step written by an earlier run that stopped right after
                 shutil.rmtree(final)

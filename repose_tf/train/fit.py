@@ -51,6 +51,7 @@ from repose_tf.data.augment import AugmentConfig
 from repose_tf.data.pipeline import check_records, make_dataset, resolve_files
 from repose_tf.hardware import PRECISIONS
 from repose_tf.model.builder import build_model, output_names
+from repose_tf.model.convert import copy_weights
 from repose_tf.train import callbacks as cb
 from repose_tf.train.checkpoints import (
     CheckpointWriter,
@@ -289,8 +290,10 @@ def fit(
     if recipe.precision != "float32":
         say(f"precision {recipe.precision}: {policy} ({why})")
     keras.utils.set_random_seed(recipe.seed)
+    # The fused form of the network trains faster (docs/train_step.md); a run begun before it resumes in its form.
+    fused = latest is None or latest.fused
     with dtype_policy(policy), strategy.scope():
-        model = trainable_model(build_model(cfg), strategy)
+        model = trainable_model(build_model(cfg, fused=fused), strategy)
         compile_for_training(model, cfg, recipe)
         if latest is not None:
             restore(latest, model, model.optimizer)
@@ -341,8 +344,8 @@ def fit(
         raise TrainingDiverged(f"{guard.tripped}; training stopped. Last good checkpoint: {where}. "
                                "Lower the learning rate or check the training data.")
     final_step = cb.current_step(model)
-    plain = build_model(cfg)  # float32, uncompiled, outside the strategy: what gets exported
-    plain.set_weights(model.get_weights())
+    plain = build_model(cfg)  # float32, uncompiled, outside the strategy, per-keypoint layers: what gets exported
+    copy_weights(model, plain, cfg)
     final_model = checkpoint = None
     if chief:
         newest = latest_checkpoint(ckpt_dir)

@@ -172,11 +172,12 @@ def test_recipe_precision_is_checked() -> None:
 def test_bfloat16_with_xla_trains_a_step() -> None:
     # Issue 14: under XLA, bfloat16 bilinear upsampling made the gradient sum of a tensor mix float32 and
     # bfloat16 ("Seen floating point types of different precisions in %AddN"); the decoder now upsamples
-    # in float32.  One step as fit takes it: mixed_bfloat16 policy, compile_for_training, jit_compile.
+    # in float32.  One step as fit takes it: mixed_bfloat16 policy, the fused network, compile_for_training,
+    # jit_compile.
     cfg = get_config("tiny")
     recipe = TrainRecipe(steps=10, batch_size=2, precision="bfloat16", jit_compile=True)
     with dtype_policy(precision_policy(tf.distribute.get_strategy(), recipe.precision).policy):
-        model = build_model(cfg)
+        model = build_model(cfg, fused=True)
         compile_for_training(model, cfg, recipe)
     assert model.get_layer("dec32_proj").compute_dtype == "bfloat16" and model.jit_compile
     rng = np.random.default_rng(0)

@@ -1,0 +1,122 @@
+"""The fused form of the network (issue 14): the K per-keypoint v, head and p layers as one layer each
+compute what the per-keypoint layers compute, on converted weights, both ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from repose_tf import build_model, get_config, pretrained
+from repose_tf.inference import load_keras_model
+from repose_tf.model.builder import fused_layers, is_fused
+from repose_tf.model.convert import copy_weights
+from repose_tf.model.layers import ConvBlock, GroupedConvBlock
+from repose_tf.train.checkpoints import CheckpointError, CheckpointWriter, latest_checkpoint, restore
+
+TINY = get_config("tiny")
+
+
+def _images(size: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 255, (2, size, size, 3)).astype("float32")
+
+
+def _assert_same_outputs(a: keras.Model, b: keras.Model, x: np.ndarray, training: bool, atol: float) -> None:
+    out_a, out_b = a(x, training=training), b(x, training=training)
+    assert list(out_a) == list(out_b)
+    for name in out_a:
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(out_b[name]), keras.ops.convert_to_numpy(out_a[name]),
+                                   rtol=0, atol=atol, err_msg=name)
+
+
+def _randomize(model: keras.Model, seed: int) -> None:
+    """Random weights everywhere (BatchNorm statistics too), so every output depends on every weight."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        value = rng.normal(0, 0.3, w.shape)
+        w.assign(np.abs(value) + 0.5 if "variance" in w.path else value)
+
+
+@pytest.mark.parametrize("changes", [{}, {"update_passes": 0}, {"num_stages": 2, "post_update_head": "joint"}],
+                         ids=["tiny", "no_updates", "2stage_joint"])
+def test_fused_equals_plain_on_converted_weights(changes: dict) -> None:
+    cfg = TINY.replace(name="tiny_variant", **changes)
+    plain, fused = build_model(cfg), build_model(cfg, fused=True)
+    assert is_fused(fused) and not is_fused(plain)
+    _randomize(plain, 0)
+    copy_weights(plain, fused, cfg)
+    x = _images(cfg.input_size)
+    _assert_same_outputs(plain, fused, x, training=False, atol=1e-5)
+    _assert_same_outputs(plain, fused, x, training=True, atol=1e-5)
+    # And back: the per-keypoint weights are recovered bit for bit.
+    again = build_model(cfg)
+    copy_weights(fused, again, cfg)
+    for a, b in zip(plain.weights, again.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_fused_has_the_parameters_of_plain_and_fewer_layers() -> None:
+    plain, fused = build_model("tiny"), build_model("tiny", fused=True)
+    assert plain.count_params() == fused.count_params()
+    assert len(fused.layers) < len(plain.layers) / 1.5
+    assert fused.get_layer("pre_trunk").groups == TINY.num_keypoints
+    assert fused.get_layer("post_p").conv.kernel.shape == (3, 3, TINY.keypoint_width, TINY.num_keypoints)
+    assert set(fused_layers(TINY)) <= {layer.name for layer in fused.layers}
+
+
+def test_the_pretrained_small_network_fused_gives_its_outputs() -> None:
+    # The shipped lsp-small (saved before the fused form existed) still loads, and converts exactly.
+    shipped = pretrained.get(pretrained.DEFAULT_MODEL)
+    plain = load_keras_model(shipped.path)
+    assert not is_fused(plain)
+    fused = build_model(shipped.config, fused=True)
+    copy_weights(plain, fused, shipped.config)
+    _assert_same_outputs(plain, fused, _images(shipped.config.input_size, 1), training=False, atol=1e-5)
+
+
+def test_fused_keras_round_trip(tmp_path: Path) -> None:
+    fused = build_model("tiny", fused=True)
+    fused.save(tmp_path / "fused.keras")
+    again = keras.models.load_model(tmp_path / "fused.keras")
+    assert is_fused(again)
+    _assert_same_outputs(fused, again, _images(64), training=False, atol=0)
+
+
+def test_grouped_block_equals_its_blocks_eager_graph_and_xla() -> None:
+    groups, c, f = 3, 4, 5
+    grouped = GroupedConvBlock(groups, f, 3)
+    x = np.random.default_rng(2).normal(size=(2, 6, 6, groups * c)).astype("float32")
+    out = keras.ops.convert_to_numpy(grouped(x, training=True))
+    kernels = np.split(grouped.conv.kernel.numpy(), groups, axis=-1)
+    biases = np.split(grouped.conv.bias.numpy(), groups)
+    for k in range(groups):
+        block = ConvBlock(f, 3)
+        block.build((2, 6, 6, c))
+        block.conv.kernel.assign(kernels[k])
+        block.conv.bias.assign(biases[k])
+        expected = keras.ops.convert_to_numpy(block(x[..., k * c:(k + 1) * c], training=True))
+        np.testing.assert_allclose(out[..., k * f:(k + 1) * f], expected, rtol=0, atol=1e-5)
+    for jit in (False, True):
+        traced = tf.function(lambda t: grouped(t, training=True), jit_compile=jit)
+        np.testing.assert_allclose(traced(x).numpy(), out, rtol=0, atol=1e-5)
+
+
+def test_a_checkpoint_of_one_form_restores_into_the_other(tmp_path: Path) -> None:
+    cfg = TINY
+    fused = build_model(cfg, fused=True)
+    _randomize(fused, 3)
+    fused.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    fused.optimizer.build(fused.trainable_variables)
+    CheckpointWriter(tmp_path, cfg).save(1, fused, fused.optimizer)
+    info = latest_checkpoint(tmp_path)
+    assert info.fused
+    plain = build_model(cfg)
+    restore(info, plain)
+    _assert_same_outputs(fused, plain, _images(64), training=False, atol=1e-5)
+    plain.compile(optimizer=keras.optimizers.Adam(), loss="mse")
+    plain.optimizer.build(plain.trainable_variables)
+    with pytest.raises(CheckpointError, match="fused network; resume it with the same form"):
+        restore(info, plain, plain.optimizer)
