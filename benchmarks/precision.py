@@ -3,9 +3,11 @@ the same precision in the same run.
 
     python benchmarks/precision.py                                   # tiny, small, repose -> docs/precision.md
     python benchmarks/precision.py --presets tiny --batch 8 --out /tmp/p.md
+    python benchmarks/precision.py --presets tiny --plain            # also the per-keypoint form of each network
 
-One process builds every (network, precision) pair under its Keras dtype policy, compiles it as
-:func:`repose_tf.train.fit` does (FusedAdam, eq. 3 on every output), runs warm-up steps, then times
+One process builds every (network, precision) pair under its Keras dtype policy, in the fused form
+:func:`repose_tf.train.fit` trains (``build_model(preset, fused=True)``; with ``--plain`` also the form of
+per-keypoint layers), compiles it as fit does (FusedAdam, eq. 3 on every output), runs warm-up steps, then times
 ``--steps`` steps of each pair in :data:`ROUNDS` alternating rounds on one fixed random batch (median of
 the rounds), so a change in the machine's load falls on every pair alike.  The stack is n Conv2D(64,
 3x3)+ReLU+BatchNorm blocks (after one Conv2D from the image) at the network's input resolution with
@@ -47,8 +49,9 @@ def stack_model(size: int, flops: float):
     return model, first + blocks * per_block
 
 
-def build(preset: str, precision: str, batch: int):
-    """[(name, model, (inputs, targets), forward FLOPs)] for the network and its stack under ``precision``."""
+def build(preset: str, precision: str, batch: int, plain: bool = False):
+    """[(name, model, (inputs, targets), forward FLOPs)] for the network (fused form, and with ``plain`` its
+    per-keypoint form) and its stack under ``precision``."""
     import numpy as np
     import tensorflow as tf
 
@@ -65,34 +68,30 @@ def build(preset: str, precision: str, batch: int):
     images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)), tf.float32)
     flops = profile(cfg).flops
     policy = "float32" if precision == "float32" else f"mixed_{precision}"
-    with dtype_policy(policy):
-        model = build_model(cfg)
-        names = output_names(cfg)
-        model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names})
-        stack, stack_flops = stack_model(size, flops)
+    names = output_names(cfg)
     targets = tf.constant(rng.uniform(0, 1, (batch, size, size, 2 * k)), tf.float32)
     stack_targets = tf.constant(rng.uniform(0, 1, (batch, size, size, STACK_WIDTH)), tf.float32)
-    return [(preset, model, (images, {n: targets for n in names}), flops),
-            (f"conv stack for {preset}", stack, (images, stack_targets), stack_flops)]
+    out = []
+    with dtype_policy(policy):
+        for fused in (True, False) if plain else (True,):
+            model = build_model(cfg, fused=fused)
+            model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names})
+            name = preset if fused else f"{preset}, per-keypoint layers"
+            out.append((name, model, (images, {n: targets for n in names}), flops))
+        stack, stack_flops = stack_model(size, flops)
+    return [*out, (f"conv stack for {preset}", stack, (images, stack_targets), stack_flops)]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "repose"])
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "precision.md")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+def compare(presets: list[str], batch: int, steps: int, plain: bool = False) -> list[dict]:
+    """Build, warm up and time every (network, precision) pair of ``presets`` (and their stacks) in
+    :data:`ROUNDS` alternating rounds of ``steps`` steps; one dict per pair with its name, preset,
+    precision, forward FLOPs, median step seconds, images/s and GFLOP/s."""
     import numpy as np
 
-    from repose_tf.hardware import auto_precision, cpu_name
-
-    load_before = os.getloadavg()[0]
     pairs = []
-    for preset in args.presets:
+    for preset in presets:
         for precision in PRECISIONS:
-            for name, model, data, flops in build(preset, precision, args.batch):
+            for name, model, data, flops in build(preset, precision, batch, plain):
                 start = time.perf_counter()
                 for _ in range(1 + WARMUP_STEPS):
                     model.train_on_batch(*data)
@@ -102,35 +101,59 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(ROUNDS):
         for pair in pairs:
             start = time.perf_counter()
-            for _ in range(args.steps):
+            for _ in range(steps):
                 pair["model"].train_on_batch(*pair["data"])
-            pair["rounds"].append((time.perf_counter() - start) / args.steps)
+            pair["rounds"].append((time.perf_counter() - start) / steps)
         print(f"round {r + 1} of {ROUNDS} done", flush=True)
     for pair in pairs:
-        step = float(np.median(pair["rounds"]))
-        pair["images_s"] = args.batch / step
-        pair["gflops_s"] = 3 * pair["flops"] * args.batch / step / 1e9
+        pair["step"] = float(np.median(pair["rounds"]))
+        pair["images_s"] = batch / pair["step"]
+        pair["gflops_s"] = 3 * pair["flops"] * batch / pair["step"] / 1e9
+        del pair["model"], pair["data"]
+    return pairs
+
+
+def table(pairs: list[dict]) -> list[str]:
+    """The markdown table of :func:`compare`'s pairs: speeds, the ratio to the stack of the same preset and
+    precision, the speed-up over float32, and (with per-keypoint rows) the fused form's speed-up."""
     stacks = {(p["preset"], p["precision"]): p for p in pairs if p["name"].startswith("conv stack")}
-    choice = auto_precision()
-    lines = ["# Training speed by precision", "",
-             f"Written by `python benchmarks/precision.py --presets {' '.join(args.presets)} --batch {args.batch} "
-             f"--steps {args.steps}` on {time.strftime('%Y-%m-%d %H:%M')}: **{cpu_name()}**, TF oneDNN on, "
-             f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after (absolute speeds fall with "
-             f"the load; the ratios are within one run). `--precision auto` picks **{choice.precision}** here "
-             f"({choice.reason}).", "",
-             f"Batch {args.batch}, one optimizer step on a fixed batch, median of {ROUNDS} alternating rounds of "
-             f"{args.steps} steps. GFLOP/s = 3 x forward FLOPs x images/s. The stack: Conv2D({STACK_WIDTH}, 3x3) "
-             "blocks at the input resolution with about the network's forward FLOPs, same precision, same run.", "",
-             "| network | precision | forward GFLOPs | images/s | GFLOP/s | of the stack's GFLOP/s "
-             "| speed-up over float32 |", "|---|---|---:|---:|---:|---:|---:|"]
     by_key = {(p["name"], p["precision"]): p for p in pairs}
+    lines = ["| network | precision | forward GFLOPs | images/s | GFLOP/s | of the stack's GFLOP/s "
+             "| speed-up over float32 |", "|---|---|---:|---:|---:|---:|---:|"]
     for pair in pairs:
         stack = stacks[(pair["preset"], pair["precision"])]
         base = by_key[(pair["name"], "float32")]
         lines.append(f"| {pair['name']} | {pair['precision']} | {pair['flops'] / 1e9:.2f} | {pair['images_s']:.1f} | "
                      f"{pair['gflops_s']:.0f} | {pair['gflops_s'] / stack['gflops_s']:.2f} | "
                      f"{pair['images_s'] / base['images_s']:.2f} |")
-    lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["tiny", "small", "repose"])
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
+    parser.add_argument("--plain", action="store_true", help="also time each network's per-keypoint form")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "precision.md")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from repose_tf.hardware import auto_precision, cpu_name
+
+    load_before = os.getloadavg()[0]
+    pairs = compare(args.presets, args.batch, args.steps, args.plain)
+    choice = auto_precision()
+    lines = ["# Training speed by precision", "",
+             f"Written by `python benchmarks/precision.py --presets {' '.join(args.presets)} --batch {args.batch} "
+             f"--steps {args.steps}{' --plain' if args.plain else ''}` on {time.strftime('%Y-%m-%d %H:%M')}: "
+             f"**{cpu_name()}**, TF oneDNN on, "
+             f"load average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after (absolute speeds fall with "
+             f"the load; the ratios are within one run). `--precision auto` picks **{choice.precision}** here "
+             f"({choice.reason}).", "",
+             f"Batch {args.batch}, one optimizer step on a fixed batch, median of {ROUNDS} alternating rounds of "
+             f"{args.steps} steps. GFLOP/s = 3 x forward FLOPs x images/s. The stack: Conv2D({STACK_WIDTH}, 3x3) "
+             "blocks at the input resolution with about the network's forward FLOPs, same precision, same run.", "",
+             *table(pairs), ""]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"wrote {args.out}")
