@@ -50,7 +50,8 @@ Evaluation batches (``mode="eval"``: the deterministic person-box crop, no augme
 
 Corrupt data: in training, an example whose image fails to decode (or whose record fails to
 parse past the per-file check) is skipped, and TensorFlow logs a warning with the error for
-each skip, so one bad JPEG does not end a long run.  In evaluation nothing is skipped, since
+each skip, so one bad JPEG does not end a long run; :func:`repose_tf.train.fit` counts such
+records (and truncated shards) before it trains (:mod:`repose_tf.data.scan`).  In evaluation nothing is skipped, since
 a missing example would silently change the benchmark: the iteration fails with the
 decoder's ``InvalidArgumentError``.  An image whose size differs from the record's
 ``image/height``/``image/width`` fails with an assertion naming the image id (in training it
@@ -260,6 +261,12 @@ def check_records(files: Sequence[str], skeleton: Skeleton) -> None:
         if name != skeleton.name or count != skeleton.num_keypoints:
             raise ValueError(f"{path}: records use skeleton {name!r} with {count} keypoints; this pipeline "
                              f"expects {skeleton.name!r} with {skeleton.num_keypoints}")
+
+
+def decode_example(serialized: tf.Tensor, skeleton: Skeleton) -> dict[str, tf.Tensor]:
+    """One record -> its whole decoded image (flat ``pixels`` (h*w, 3) uint8) and fields, decoded as
+    training decodes it: fails where training would skip the record."""
+    return _decode_example(serialized, skeleton, None, False, keep_meta=False)
 
 
 def _decode_example(

@@ -50,6 +50,7 @@ from repose_tf.codec import DECODE_METHODS, decode_heatmaps, flip_back
 from repose_tf.config import RePoseConfig
 from repose_tf.data.augment import apply_affine, stored_to_source
 from repose_tf.data.pipeline import make_dataset, resolve_files
+from repose_tf.data.scan import count_readable
 from repose_tf.eval.benchmarks import LSP_THRESHOLD, MPII_PARTS, MPII_THRESHOLD, PAPER_RESULTS
 from repose_tf.eval.metrics import (
     JointPCK,
@@ -359,10 +360,10 @@ def _boxes_to_source(boxes: np.ndarray, offset: np.ndarray, scale: np.ndarray) -
 
 
 def _count_records(path: str) -> int:
-    try:
-        return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
-    except tf.errors.OpError as e:
-        raise ValueError(f"{path}: not a readable TFRecord file ({' '.join(e.message.split())[:300]})") from None
+    count, error = count_readable(path)
+    if error:
+        raise ValueError(f"{path}: not a readable TFRecord file, unreadable after record {count} ({error})")
+    return count
 
 
 def metric_for(predictions: EvalPredictions, dataset: str, metric: str = "auto") -> str:

@@ -15,7 +15,8 @@ history has the total ``loss`` and one ``<output>_loss`` column per output.
 
 Run directory ``out_dir``::
 
-    run.json          config, recipe, data, strategy of the latest start
+    run.json          config, recipe, data, strategy of the latest start, and the data check
+                      (``records``: total, usable, lost, the damaged files; :mod:`repose_tf.data.scan`)
     config.json       the network's RePoseConfig
     checkpoints/      atomic checkpoints with their config (repose_tf.train.checkpoints)
     history.csv       one row per checkpoint: step, learning_rate, loss, <output>_loss, val_pck
@@ -48,7 +49,8 @@ import tensorflow as tf
 
 from repose_tf.config import RePoseConfig, get_config
 from repose_tf.data.augment import AugmentConfig
-from repose_tf.data.pipeline import check_records, make_dataset, resolve_files
+from repose_tf.data.pipeline import make_dataset, resolve_files
+from repose_tf.data.scan import DataScan, scan
 from repose_tf.hardware import PRECISIONS
 from repose_tf.model.builder import build_model, output_names
 from repose_tf.train import callbacks as cb
@@ -245,6 +247,7 @@ def fit(
     progress: bool = True,
     verbose: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    max_bad_fraction: float = 0.01,
 ) -> FitResult:
     """Train (or resume training) a network; see the module docstring.
 
@@ -258,12 +261,18 @@ def fit(
       progress: show a progress bar (chief only).
       verbose: print what happens (start, resume, end).
       callbacks: extra Keras callbacks.
+      max_bad_fraction: the largest share of training records that may be unreadable (a
+        truncated shard, a corrupt image: :mod:`repose_tf.data.scan`); they are skipped, counted
+        in the output and in ``run.json``.  Validation records must all be readable.
 
     Raises:
-      ValueError: bad data, or a checkpoint in ``out_dir`` of another network.
+      ValueError: bad data (more unreadable training records than ``max_bad_fraction``, any
+        unreadable validation record), or a checkpoint in ``out_dir`` of another network.
       TrainingDiverged: the loss or a weight became NaN/inf.
     """
     started = time.time()
+    if not 0 <= max_bad_fraction < 1:
+        raise ValueError(f"max_bad_fraction must be in [0, 1), got {max_bad_fraction}")
     cfg = get_config(config)
     sources = _sources(data)
     val = None if val_data is None else ([val_data] if isinstance(val_data, str) else list(val_data))
@@ -282,8 +291,7 @@ def fit(
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = dataset.with_options(options)
-    if val:
-        check_records(resolve_files(val), cfg.skeleton)
+    records = _check_data(sources, val, cfg, max_bad_fraction, progress and chief, say)
 
     policy, why = precision_policy(strategy, recipe.precision)
     if recipe.precision != "float32":
@@ -305,7 +313,7 @@ def fit(
             "config": cfg.to_dict(), "recipe": recipe.to_dict(),
             "data": [dataclasses.asdict(s) for s in sources], "val_data": val,
             "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync, "policy": policy,
-            "resumed_from": step})
+            "resumed_from": step, "records": records.to_dict()})
         (out / "config.json").write_text(cfg.to_json() + "\n")
         _truncate_history(out / "history.csv", step)
 
@@ -352,10 +360,32 @@ def fit(
         checkpoint = latest_checkpoint(ckpt_dir).path
         final_model = _save_keras(plain, out / "model.keras")
     seconds = time.time() - started
-    say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}")
+    skipped = f"; {records.lost:,} unreadable training records skipped (run.json)" if records.lost else ""
+    say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}{skipped}")
     return FitResult(model=plain, config=cfg, step=final_step, resumed_from=step, out_dir=out, checkpoint=checkpoint,
                      final_model=final_model, history=out / "history.csv",
                      val_pck=dict(val_callback.last) if val_callback else {}, seconds=seconds)
+
+
+def _check_data(sources: Sequence[DataSource], val: Sequence[str] | None, cfg: RePoseConfig,
+                max_bad_fraction: float, progress: bool, say: Any) -> DataScan:
+    """Read every training and validation record once (:func:`repose_tf.data.scan.scan`), say what
+    is unreadable, and refuse the data when more than ``max_bad_fraction`` of the training records or
+    any validation record is."""
+    train = scan(resolve_files([s.pattern for s in sources]), cfg.skeleton, progress)
+    problems = train.problems()
+    if train.lost_fraction > max_bad_fraction:
+        raise ValueError(f"training data: {train.summary()}, more than the {100 * max_bad_fraction:g} % allowed "
+                         "(max_bad_fraction, repose train --max-bad-fraction):\n  " + "\n  ".join(problems))
+    say(f"training data: {train.summary()}")
+    for line in problems:
+        say(f"  skipped: {line}")
+    if val:
+        checked = scan(resolve_files(val), cfg.skeleton, progress)
+        if checked.lost:
+            raise ValueError(f"validation data: {checked.summary()}; validation must read every record:\n  "
+                             + "\n  ".join(checked.problems()))
+    return train
 
 
 def _sources(data: str | DataSource | Sequence[str | DataSource]) -> list[DataSource]:

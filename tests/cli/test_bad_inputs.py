@@ -16,6 +16,7 @@ from repose_tf.config import get_config
 from repose_tf.export.crops import CropOptions
 from repose_tf.export.metadata import ExportMetadata
 from tests.export.artifacts import run_cli
+from tests.train.helpers import write_people
 
 CASES = [
     # Outputs never replace an input, nor land on a file.
@@ -59,6 +60,11 @@ CASES = [
      ["broken.tflite"]),
     (["convert", "lspet", "--joints", "{tmp}/text.mat", "--images", "{tmp}", "--out", "{tmp}/r", "--val", "9-1"],
      2, "--val: '9-1' is not FIRST-LAST with 1 <= FIRST <= LAST", []),
+    # A truncated shard: counted and refused before training (issue 16 item 3).
+    (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord", "--no-progress"],
+     2, "{tmp}/cut-train-00000-of-00002.tfrecord: unreadable after record", ["cut-train-00000-of-00002.tfrecord"]),
+    (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord",
+      "--max-bad-fraction", "1"], 2, "--max-bad-fraction: must be in [0, 1), got 1.0", []),
 ]
 
 
@@ -75,6 +81,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ExportMetadata(get_config("tiny"), CropOptions(64), "dark", "tflite-fp32").write(tmp / "broken.tflite.json")
     (tmp / "earlier").mkdir()
     (tmp / "earlier" / "photo.json").write_text("{}\n")
+    write_people(tmp, "train", 4, 0, dataset="cut")
+    cut = tmp / "cut-train-00000-of-00002.tfrecord"
+    cut.write_bytes(cut.read_bytes()[:-20])
     return tmp
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -152,6 +153,40 @@ def test_bad_training_data_is_named_before_training(kind: str, message: str, tmp
     if kind != "missing":
         assert str(path) in str(error.value) or kind == "empty"
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_truncated_shard_is_counted_reported_and_refused_above_the_limit(
+        data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shutil.copytree(data, tmp_path / "data")
+    first = tmp_path / "data" / "synthetic-train-00000-of-00002.tfrecord"
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # 4 records -> 1 or 2 readable
+    pattern = str(tmp_path / "data" / "synthetic-train-*.tfrecord")
+    with pytest.raises(ValueError, match=r"training data: \d of 8 records usable .* more than the 1 % allowed"
+                                         rf"(?s:.*){first}: unreadable after record \d"):
+        fit(TEST_CONFIG, pattern, tmp_path / "refused", recipe=RECIPE, strategy="default", progress=False)
+    assert not (tmp_path / "refused").exists()
+
+    short = TrainRecipe(**{**RECIPE.to_dict(), "steps": 2, "checkpoint_every": 2, "warmup_steps": 0,
+                                      "augment": NO_AUGMENTATION})
+    fit(TEST_CONFIG, pattern, tmp_path / "run", recipe=short, strategy="default", progress=False,
+        max_bad_fraction=0.6)
+    out = capsys.readouterr().out
+    records = json.loads((tmp_path / "run" / "run.json").read_text())["records"]
+    lost = records["lost"]
+    assert 2 <= lost <= 3 and records["total"] == 8 and records["damaged_files"][0]["file"] == str(first)
+    assert f"training data: {8 - lost} of 8 records usable in 2 file(s); {lost}" in out
+    assert f"skipped: {first}: unreadable after record" in out
+    assert f"{lost} unreadable training records skipped (run.json)" in out
+
+
+def test_validation_data_must_be_whole(data: Path, tmp_path: Path) -> None:
+    shutil.copytree(data, tmp_path / "data")
+    first = tmp_path / "data" / "synthetic-train-00000-of-00002.tfrecord"
+    first.write_bytes(first.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=rf"validation must read every record:\n  {first}: unreadable after record 3"):
+        fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run",
+            val_data=str(tmp_path / "data" / "synthetic-train-*.tfrecord"), recipe=RECIPE, strategy="default",
+            progress=False)
 
 
 @pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", 8.0), ("checkpoint_every", True),
