@@ -1,7 +1,7 @@
 """Keras callbacks of a training run, counted in optimizer steps.
 
 A run is ``fit`` over "epochs" of ``checkpoint_every`` steps each, so that Keras' per-epoch
-machinery (CSVLogger, TensorBoard) writes one row per checkpoint.  In the order
+machinery (the history file, TensorBoard) writes one row per checkpoint.  In the order
 :func:`repose_tf.train.fit.fit` installs them:
 
 * :class:`NaNGuard`: stops at the first non-finite loss and remembers where.
@@ -9,16 +9,19 @@ machinery (CSVLogger, TensorBoard) writes one row per checkpoint.  In the order
 * :class:`StepLogs`: adds ``step`` and ``learning_rate`` to every epoch's logs.
 * :class:`ValidationPCK`: every ``every`` steps, PCK of the current weights on validation
   records (:mod:`repose_tf.eval.evaluate`), as ``val_pck`` (NaN in the rows without it, so
-  the CSV keeps one column).
+  the CSV keeps one column: an empty cell there).
 * :class:`Checkpointer`: the atomic checkpoint of :class:`~repose_tf.train.checkpoints.CheckpointWriter`,
   skipped once the loss is not finite so that the last good checkpoint stays ``latest``.
-* Keras' ``CSVLogger`` and ``TensorBoard`` (chief only), then :class:`ProgressBar`.
+* :class:`HistoryCSV` and Keras' ``TensorBoard`` (chief only), then :class:`ProgressBar`.
 """
 
 from __future__ import annotations
 
+import csv
 import math
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -163,8 +166,61 @@ class Checkpointer(keras.callbacks.Callback):
         self.last_saved = step
 
 
+class HistoryCSV(keras.callbacks.Callback):
+    """``history.csv``: one row per epoch end (checkpoint), ``step`` first.
+
+    Columns: ``step``, ``learning_rate``, ``loss``, each output's ``<output>_loss``, then ``val_pck``
+    only when the run validates (an empty cell in rows without a PCK).  Keras' ``CSVLogger``
+    led with its ``epoch`` counter and added ``val_`` twins of every column, all NA, to runs
+    without validation data.  A resumed run appends under the header already in the file.
+    """
+
+    FIRST = ("step", "learning_rate", "loss")
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._columns: list[str] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self._columns is None:
+            self._columns = self._header()
+            if self._columns is None:
+                rest = sorted(k for k in logs if k not in self.FIRST and not k.startswith("val_"))
+                self._columns = [*(k for k in self.FIRST if k in logs), *rest, *sorted(k for k in logs
+                                                                                       if k.startswith("val_"))]
+                self._append(self._columns)
+        self._append([_cell(logs.get(column)) for column in self._columns])
+
+    def _header(self) -> list[str] | None:
+        if not self.path.is_file():
+            return None
+        with self.path.open(newline="") as f:
+            return next(csv.reader(f), None) or None
+
+    def _append(self, row: list[str]) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow(row)
+
+
+def _cell(value: object) -> str:
+    """A CSV cell: the number, or empty for a missing or NaN value."""
+    if value is None:
+        return ""
+    number = float(value)
+    return "" if math.isnan(number) else repr(number) if not number.is_integer() else str(int(number))
+
+
 class ProgressBar(keras.callbacks.Callback):
-    """A tqdm bar over the whole run (not per epoch): step, ETA, loss, learning rate, last val_pck."""
+    """A tqdm bar over the whole run (not per epoch): step, ETA, loss, learning rate, last val_pck.
+
+    Until the first step ends (tracing and compiling the step: a minute or more) it says
+    "compiling the training step" instead of an ETA, and the rate and ETA count from the end of
+    that first step, so they are not hours long while the graph is built.
+    """
+
+    COMPILING = "{desc}: {n_fmt}/{total_fmt} [{elapsed}, compiling the training step]"
 
     def __init__(self, total_steps: int, enabled: bool = True) -> None:
         super().__init__()
@@ -172,13 +228,21 @@ class ProgressBar(keras.callbacks.Callback):
         self.enabled = enabled
         self._bar: tqdm | None = None
         self._postfix: dict[str, str] = {}
+        self._compiling = True
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        self._compiling = True
         self._bar = tqdm(total=self.total_steps, initial=current_step(self.model), desc="train", unit="step",
-                         disable=not self.enabled, dynamic_ncols=True)
+                         disable=not self.enabled, dynamic_ncols=True, bar_format=self.COMPILING)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = current_step(self.model)
+        if self._compiling:
+            # Measure the rate from here on: the first step's time is the compilation's.
+            self._compiling = False
+            self._bar.bar_format = None
+            self._bar.initial = self._bar.n = self._bar.last_print_n = step
+            self._bar.start_t = self._bar.last_print_t = time.time()
         self._bar.update(step - self._bar.n)
         if logs and "loss" in logs:
             self._postfix["loss"] = f"{float(logs['loss']):.3g}"

@@ -326,7 +326,7 @@ def fit(
     run_callbacks += [val_callback] if val_callback else []
     run_callbacks.append(checkpointer)
     if chief:
-        run_callbacks.append(keras.callbacks.CSVLogger(str(out / "history.csv"), append=True))
+        run_callbacks.append(cb.HistoryCSV(out / "history.csv"))
         if _tensorboard_installed():
             run_callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False,
                                                              profile_batch=0))

@@ -50,6 +50,7 @@ def _history(run: Path) -> list[dict[str, str]]:
 
 def test_a_short_fit_lowers_the_loss_and_logs_pck(run: Path) -> None:
     rows = _history(run)
+    assert list(rows[0])[:3] == ["step", "learning_rate", "loss"] and list(rows[0])[-1] == "val_pck"
     assert [int(r["step"]) for r in rows] == [25, 50, 75, 100]
     loss = [float(r["loss"]) for r in rows]
     assert loss[-1] < 0.5 * loss[0]
@@ -177,6 +178,9 @@ def test_a_truncated_shard_is_counted_reported_and_refused_above_the_limit(
     assert f"training data: {8 - lost} of 8 records usable in 2 file(s); {lost}" in out
     assert f"skipped: {first}: unreadable after record" in out
     assert f"{lost} unreadable training records skipped (run.json)" in out
+    # Without validation data the history has no val_ columns (Keras' CSVLogger added NA ones).
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["step", "learning_rate", "loss"] and not any(c.startswith("val_") for c in header)
 
 
 def test_validation_data_must_be_whole(data: Path, tmp_path: Path) -> None:
