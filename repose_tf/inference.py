@@ -41,6 +41,7 @@ from repose_tf.export.saved_model import (
 )
 from repose_tf.model.builder import build_model
 from repose_tf.skeleton import Skeleton
+from repose_tf.train.checkpoints import CheckpointError, CheckpointInfo, find_checkpoint, load_network
 
 
 class InputError(ValueError):
@@ -198,8 +199,9 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
 
     Args:
       model: a shipped model's name (:mod:`repose_tf.pretrained`), a SavedModel (a version directory or
-        the model directory holding numbered versions: the highest is used), a ``.tflite`` file, a
-        ``.keras`` file, or a preset name (an untrained model, with an :class:`UntrainedModelWarning`).
+        the model directory holding numbered versions: the highest is used), a training run directory
+        or checkpoint directory (its newest checkpoint), a ``.tflite`` file, a ``.keras`` file, or a
+        preset name (an untrained model, with an :class:`UntrainedModelWarning`).
       config, decode_method, crop: for ``.keras`` models and presets (exports carry their own).
       num_threads: CPU threads of a TFLite interpreter.
 
@@ -208,7 +210,12 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     """
     path = Path(model)
     if not pretrained.is_pretrained(model) and path.is_dir():
-        return SavedModelPredictor(resolve_version_dir(path))
+        checkpoint = _training_checkpoint(path)
+        if checkpoint is None:
+            return SavedModelPredictor(resolve_version_dir(path))
+        cfg = checkpoint.config()
+        metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
+        return KerasPredictor(load_network(checkpoint), metadata, str(checkpoint.path))
     if path.suffix == ".tflite":
         return TFLitePredictor(path, num_threads)
     config = config or pretrained.config_for(model)
@@ -216,6 +223,14 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
     return KerasPredictor(keras_model, metadata, model)
+
+
+def _training_checkpoint(path: Path) -> CheckpointInfo | None:
+    """The newest checkpoint of a run directory (or of a checkpoint directory), None for other folders."""
+    try:
+        return find_checkpoint(path)
+    except CheckpointError:
+        return None
 
 
 EXIF_ORIENTATION = 0x0112

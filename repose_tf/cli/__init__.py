@@ -13,10 +13,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import sys
 import warnings
 
 from repose_tf.cli._quiet import quiet_tensorflow
+
+
+_NEGATIVE = re.compile(r"-\d[\d.eE+-]*(,-?[\d.eE+-]+)*")
 
 
 class UserError(Exception):
@@ -34,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _negative_values(argv: list[str]) -> list[str]:
+    """``--opt -10,10,50,100`` as ``--opt=-10,10,50,100``: argparse takes a value that starts with a
+    dash for an option unless it is a single number, so a box left of the image was refused."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and _NEGATIVE.fullmatch(arg):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def _add_verbose(parser: argparse.ArgumentParser) -> None:
     """``--verbose`` on every command that runs (the leaves of the subcommand tree)."""
     branches = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -45,7 +61,7 @@ def _add_verbose(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     if not args.verbose and getattr(args, "tensorflow", True):
         quiet_tensorflow()
     try:

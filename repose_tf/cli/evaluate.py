@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--predictions", type=Path, metavar="DIR",
                    help="where predictions-<dataset>.npy go (default: beside --json, else the current directory)")
     p.add_argument("--plots", type=Path, metavar="DIR", help="write PCK curves and overlays there")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the --json report and predictions-<dataset>.npy of an earlier run")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
     from repose_tf.codec import DECODE_METHODS
-    from repose_tf.data.pipeline import resolve_files
+    from repose_tf.data.pipeline import dataset_names, resolve_files
     from repose_tf.eval.evaluate import METRICS, evaluate, format_scores
 
     # Cheap checks first: a typo should not cost a model load (or an evaluation).
@@ -62,13 +64,18 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--decode must be one of {', '.join(DECODE_METHODS)}, got {args.decode!r}")
     if args.metric not in METRICS:
         raise UserError(f"--metric must be one of {', '.join(METRICS)}, got {args.metric!r}")
-    resolve_files(args.data)  # a pattern matching nothing: ValueError naming it
+    files = resolve_files(args.data)  # a pattern matching nothing: ValueError naming it
     predictions = args.predictions or (args.json.parent if args.json else Path("."))
     problems = [output_problem(args.json, "--json", folder=False) if args.json else None,
                 output_problem(predictions, "--predictions", folder=True),
                 output_problem(args.plots, "--plots", folder=True) if args.plots else None]
     if any(problems):
         raise UserError(next(p for p in problems if p))
+    earlier = [path for path in [args.json, *(predictions / f"predictions-{name}.npy" for name in dataset_names(files))]
+               if path is not None and path.exists()]
+    if earlier and not args.overwrite:
+        raise UserError(f"{', '.join(map(str, earlier))} exist(s) from an earlier evaluation: pass --overwrite to "
+                        "replace them, or give another --json / --predictions")
     try:
         result = evaluate(args.model, args.data, flip=args.flip, decode=args.decode, metric=args.metric,
                           batch_size=args.batch, limit=args.limit, json_path=args.json, predictions_dir=predictions,

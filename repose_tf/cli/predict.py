@@ -4,7 +4,8 @@
     repose predict photo.jpg --model savedmodel/repose --out predictions
 
 ``--model`` is a pretrained model's name (default ``lsp-small``: :mod:`repose_tf.pretrained`), a
-SavedModel directory (or one of its versions), a ``.tflite`` file, a ``.keras`` file or a preset
+SavedModel directory (or one of its versions), a training run or checkpoint directory (its newest
+checkpoint), a ``.tflite`` file, a ``.keras`` file or a preset
 name (an untrained network: the command warns).  Without ``--box`` each image is its own person box (the
 centred square of the whole image); one ``--box x,y,w,h`` applies to every image, or give
 one per image, in order.  For ``IMAGE`` the command writes ``<out>/<stem>.json``::
@@ -56,11 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="predict keypoints of images: JSON and overlay PNG per image",
         description="Predict the keypoints of the person in each image with a pretrained model (default), a "
-                    "SavedModel, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png per image.")
+                    "SavedModel, training run, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png per image.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG or PNG files")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"a pretrained model's name (default: {DEFAULT_MODEL}, trained on LSP + LSPET; docs/models.md), "
-                        "SavedModel directory, .tflite file, .keras file, or preset name (untrained: random weights)")
+                        "SavedModel directory, training run or checkpoint directory, .tflite file, .keras file, "
+                        "or preset name (untrained: random weights)")
     p.add_argument("--box", type=_box, action="append", metavar="X,Y,W,H",
                    help="person box in pixels (top-left corner, width, height): once for all images or once "
                         "per image; default: the whole image")

@@ -269,6 +269,22 @@ def decode_example(serialized: tf.Tensor, skeleton: Skeleton) -> dict[str, tf.Te
     return _decode_example(serialized, skeleton, None, False, keep_meta=False)
 
 
+def dataset_names(files: Sequence[str]) -> list[str]:
+    """The ``dataset`` field of the first record of each file, unique and sorted: the datasets whose
+    outputs (``predictions-<dataset>.npy``, ...) an evaluation of ``files`` writes.  Empty files and
+    files that are not person records add nothing (:func:`check_records` reports those)."""
+    names = set()
+    for path in files:
+        try:
+            first = [raw.numpy() for raw in tf.data.TFRecordDataset(path).take(1)]
+            feature = tf.train.Example.FromString(first[0]).features.feature if first else {}
+        except Exception:  # tf.errors.OpError of the reader, protobuf's DecodeError
+            continue
+        if "dataset" in feature:
+            names.add(feature["dataset"].bytes_list.value[0].decode(errors="replace"))
+    return sorted(names)
+
+
 def _decode_example(
     serialized: tf.Tensor, skeleton: Skeleton, region_config: AugmentConfig | None, crop_on_decode: bool,
     keep_meta: bool,

@@ -198,12 +198,11 @@ def load_predictor(path: str | Path) -> Predictor:
       FileNotFoundError: nothing at ``path``.
       ValueError: ``path`` is none of the three, or a checkpoint that does not fit its config.
     """
-    from repose_tf.model.builder import build_model
     from repose_tf.train.checkpoints import (
         CheckpointError,
         find_checkpoint,
+        load_network,
         read_config,
-        restore,
     )
 
     if pretrained.is_pretrained(path):
@@ -235,10 +234,7 @@ def load_predictor(path: str | Path) -> Predictor:
     except CheckpointError:
         info = None
     if info is not None:
-        config = info.config()
-        model = build_model(config)
-        restore(info, model)
-        return predictor_from_model(model, config, str(info.path))
+        return predictor_from_model(load_network(info), info.config(), str(info.path))
     return _saved_model_predictor(path)
 
 
