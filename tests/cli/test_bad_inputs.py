@@ -3,6 +3,17 @@ nothing written over, and the check made before the work starts.
 
 Each case: the command line (``{tmp}`` is a scratch folder holding the files of :func:`scratch`), the
 expected exit code, a fragment of the expected message, and the files that must come out unchanged.
+
+Issue 16's items that are not one refused command line have their tests beside the code:
+2 EXIF orientation (tests/cli/test_predict_cli.py, tests/test_inference.py); 3 a truncated shard in
+training (here, and tests/train/test_fit.py, tests/data/test_scan.py); 4 the same shard bytes from two
+processes (tests/cli/test_convert_cli.py); 5 Ctrl-C and TensorFlow's log lines
+(tests/cli/test_interrupt_and_quiet.py); 6 kill -9 leftovers (tests/test_tempdirs.py); 10 overlays of
+large images (tests/test_viz.py, tests/cli/test_predict_cli.py); the noise list: history columns and the
+"compiling" progress bar (tests/train/test_callbacks.py), earlier evaluate outputs
+(tests/cli/test_train_cli.py), negative --box and --model RUN_DIR (tests/cli/test_predict_cli.py),
+summarised skips (tests/data/test_shards.py), preset names (tests/test_pretrained.py), overlay
+opacity (tests/test_viz.py).
 """
 
 from __future__ import annotations
