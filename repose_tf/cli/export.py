@@ -1,6 +1,6 @@
 """``repose export``: a trained model -> a TF Serving SavedModel version, or TFLite files.
 
-    repose export --model model.keras --out savedmodel/repose [--version N]
+    repose export --model model.keras --out savedmodel/repose [--version N] [--precision bfloat16]
     repose export --model model.keras --out exports --tflite fp32 fp16 int8 [--calibration 'tfrecords/*.tfrecord']
 
 ``--model`` is a ``.keras`` file or a preset name (an untrained model, for trying the
@@ -56,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "from `repose convert synthetic --out tfrecords`)")
     p.add_argument("--calibration-steps", type=positive_int, default=CALIBRATION_STEPS, metavar="N",
                    help=f"int8: person crops to calibrate on (default {CALIBRATION_STEPS})")
+    p.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"),
+                   help="SavedModel compute precision (default float32).  bfloat16: faster on CPUs with "
+                        "AVX512-BF16 or AMX (1.4-2.2x for lsp-small here, docs/deployment.md), slow on others; "
+                        "auto: bfloat16 if this CPU has it")
     p.set_defaults(func=run)
 
 
@@ -83,6 +87,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--decode must be one of {', '.join(DECODE_METHODS)}, got {args.decode!r}")
     if args.tflite:
         _check_tflite_args(args)
+        if args.precision != "float32":
+            raise UserError("--precision is for the SavedModel; TFLite precision is the --tflite mode "
+                            "(fp32, fp16, int8)")
     config = _config(args.config) or config_for(args.model)
     model = load_keras_model(args.model)
     cfg = config_of(model, config)
@@ -94,11 +101,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = export_saved_model(model, args.out, version=args.version, model_name=args.model_name, config=cfg,
-                                    decode_method=args.decode, crop=crop)
+                                    decode_method=args.decode, crop=crop, precision=args.precision)
     except (ExportError, FileExistsError) as e:
         raise UserError(str(e)) from None
     extra = f"; {result.skipped}" if result.skipped else f" and {args.out / 'models.config'}"
-    print(f"wrote {result.path} (version {result.version}; outputs match Keras within "
+    if args.precision != "float32":
+        print(f"precision {args.precision}: {result.precision} ({result.precision_reason})")
+    print(f"wrote {result.path} ({result.precision}, version {result.version}; outputs match Keras within "
           f"{result.max_difference:.1e}){extra}")
     return 0
 

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="predict keypoints of images: JSON and overlay PNG per image",
         description="Predict the keypoints of the person in each image with a pretrained model (default), a "
-                    "SavedModel, training run, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png per image.")
+                    "SavedModel, training run, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png "
+                    "per image.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG or PNG files")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"a pretrained model's name (default: {DEFAULT_MODEL}, trained on LSP + LSPET; docs/models.md), "

@@ -56,8 +56,8 @@ def test_without_a_sidecar_a_truncated_shard_counts_at_least_one_lost_record(sha
 def test_undecodable_images_are_counted_and_the_first_ones_named(tmp_path: Path) -> None:
     people = list(generate_people(6, 1, 96))
     broken = {1, 2, 3, 5}
-    people = [dataclasses.replace(p, dataset="broken", **({"image_bytes": b"\xff\xd8 not a jpeg"} if i in broken else {}))
-              for i, p in enumerate(people)]
+    garbage = {"image_bytes": b"\xff\xd8 not a jpeg"}
+    people = [dataclasses.replace(p, dataset="broken", **(garbage if i in broken else {})) for i, p in enumerate(people)]
     write_shards(people, tmp_path, "broken", "train", records_per_shard=6, progress=False)
     [path] = tmp_path.glob("broken-train-*.tfrecord")
     result = scan_file(str(path), LSP14)
