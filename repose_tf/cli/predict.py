@@ -71,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--decode", default="dark", metavar="METHOD",
                    help=".keras models and presets: heatmap decoding dark (default), quarter or argmax")
     p.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads (default 2)")
+    p.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                   help="pretrained and .keras models, run directories: compute precision; auto (default): "
+                        "bfloat16 on a CPU with AVX512-BF16 or AMX, float32 otherwise.  Exports run as exported")
     p.add_argument("--no-overlay", action="store_true", help="write only the JSON files")
     p.add_argument("--overwrite", action="store_true",
                    help="replace outputs of an earlier run in --out (inputs are never written over)")
@@ -108,7 +111,7 @@ def _check_outputs(images: Sequence[Path], stems: Sequence[str], out: Path, over
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from repose_tf.inference import InputError, apply_exif_orientation, load_predictor
+    from repose_tf.inference import InputError, KerasPredictor, apply_exif_orientation, load_predictor
     from repose_tf.viz import save_overlay
 
     boxes = args.box or []
@@ -119,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise UserError(f"{path}: no such image file")
     _check_outputs(args.images, stems, args.out, not args.no_overlay, args.overwrite)
-    predictor = load_predictor(args.model, decode_method=args.decode, num_threads=args.threads)
-    print(f"model: {_describe(args.model)}")
+    predictor = load_predictor(args.model, decode_method=args.decode, num_threads=args.threads,
+                               precision=args.precision)
+    computes = f", computing in {predictor.precision}" if isinstance(predictor, KerasPredictor) else ""
+    print(f"model: {_describe(args.model)}{computes}")
     args.out.mkdir(parents=True, exist_ok=True)
     for i, (path, stem) in enumerate(tqdm(list(zip(args.images, stems, strict=True)), desc="predict", unit="image",
                                           disable=args.no_progress or len(args.images) == 1)):

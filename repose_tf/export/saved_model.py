@@ -138,14 +138,20 @@ def frozen_network(model: keras.Model, metadata: ExportMetadata,
         return freeze(inference_model(model, metadata))
     if precision != "bfloat16":
         raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
+    network = freeze(inference_model(bfloat16_twin(model, metadata.config), metadata))
+    return lambda x: tf.cast(network(x), tf.float32)
+
+
+def bfloat16_twin(model: keras.Model, config: RePoseConfig) -> keras.Model:
+    """``model`` rebuilt under Keras' ``mixed_bfloat16`` policy with its weights: computes in bfloat16
+    (variables stay float32), outputs bfloat16."""
     from repose_tf.model.builder import build_model
     from repose_tf.train.strategy import dtype_policy
 
     with dtype_policy("mixed_bfloat16"):
-        twin = build_model(metadata.config)
+        twin = build_model(config)
     twin.set_weights(model.get_weights())
-    network = freeze(inference_model(twin, metadata))
-    return lambda x: tf.cast(network(x), tf.float32)
+    return twin
 
 
 def export_precision(precision: str) -> PrecisionChoice:
