@@ -6,6 +6,8 @@ machinery (the history file, TensorBoard) writes one row per checkpoint.  In the
 
 * :class:`NaNGuard`: stops at the first non-finite loss and remembers where.
 * :class:`StopAtStep`: ends the run at exactly the last step, even mid-"epoch".
+* :class:`TimeBudget` (runs given a time budget): moves that last step, and the cosine
+  schedule's end with it, to what the measured pace allows.
 * :class:`StepLogs`: adds ``step`` and ``learning_rate`` to every epoch's logs.
 * :class:`ValidationPCK`: every ``every`` steps, PCK of the current weights on validation
   records (:mod:`repose_tf.eval.evaluate`), as ``val_pck`` (NaN in the rows without it, so
@@ -20,8 +22,9 @@ from __future__ import annotations
 import csv
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -83,6 +86,74 @@ class StopAtStep(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if current_step(self.model) >= self.steps:
             self.model.stop_training = True
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Fit a run into ``seconds`` of wall time counted from the start of ``fit`` (tracing included).
+
+    The first step's time is the compilation's.  After ``measure`` more steps the pace is known,
+    and the run's last step becomes the one reached when the time runs out (at most the planned
+    one, never before the next step): :class:`StopAtStep` stops there and a schedule with
+    ``set_total_steps`` (:class:`repose_tf.train.schedule.WarmupCosine`) ends its decay there,
+    so the learning rate still reaches its floor.  At every epoch end (checkpoint, validation)
+    the pace is measured again over all steps since the first, those pauses included, and the
+    plan is shortened when the run would overrun by more than ``tolerance``.
+
+    Args:
+      seconds: the budget.
+      stop: the run's :class:`StopAtStep`.
+      schedule: the optimizer's learning-rate schedule.
+      say: where the plan is reported (a print function).
+      measure: steps after the first that set the pace.
+      margin: share of the remaining time left unplanned (the end of ``fit``: a checkpoint, the model file).
+      tolerance: overrun (share of the budget) that triggers a shorter plan.
+    """
+
+    def __init__(self, seconds: float, stop: StopAtStep, schedule: Any, say: Callable[[str], None],
+                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01) -> None:
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"the time budget must be positive, got {seconds}")
+        self.seconds = seconds
+        self.stop = stop
+        self.schedule = schedule
+        self.say = say
+        self.measure = measure
+        self.margin = margin
+        self.tolerance = tolerance
+        self.planned: int | None = None
+        self._start = self._first_time = 0.0
+        self._first_step: int | None = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.time()
+        self._first_step = None
+        self.planned = None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = current_step(self.model)
+        if self._first_step is None:
+            self._first_step, self._first_time = step, time.time()
+        elif self.planned is None and step >= self._first_step + self.measure:
+            self._plan(step, shorten_only=False)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.planned is not None:
+            self._plan(current_step(self.model), shorten_only=True)
+
+    def _plan(self, step: int, shorten_only: bool) -> None:
+        now = time.time()
+        pace = (now - self._first_time) / max(step - self._first_step, 1)
+        remaining = self.seconds * (1 - self.margin) - (now - self._start)
+        reachable = max(step + 1, min(self.stop.steps, step + int(remaining / pace)))
+        overrun = (self.stop.steps - reachable) * pace / self.seconds
+        if shorten_only and overrun <= self.tolerance:
+            return
+        self.planned = self.stop.steps = reachable
+        if hasattr(self.schedule, "set_total_steps"):
+            self.schedule.set_total_steps(reachable)
+        self.say(f"time budget {self.seconds / 60:.1f} min: {pace:.3f} s per step measured, training to step "
+                 f"{reachable:,}")
 
 
 class StepLogs(keras.callbacks.Callback):
@@ -222,10 +293,11 @@ class ProgressBar(keras.callbacks.Callback):
 
     COMPILING = "{desc}: {n_fmt}/{total_fmt} [{elapsed}, compiling the training step]"
 
-    def __init__(self, total_steps: int, enabled: bool = True) -> None:
+    def __init__(self, total_steps: int, enabled: bool = True, stop: StopAtStep | None = None) -> None:
         super().__init__()
         self.total_steps = total_steps
         self.enabled = enabled
+        self.stop = stop  # its last step, when a TimeBudget moves it, is the bar's total
         self._bar: tqdm | None = None
         self._postfix: dict[str, str] = {}
         self._compiling = True
@@ -243,6 +315,8 @@ class ProgressBar(keras.callbacks.Callback):
             self._bar.bar_format = None
             self._bar.initial = self._bar.n = self._bar.last_print_n = step
             self._bar.start_t = self._bar.last_print_t = time.time()
+        if self.stop is not None and self._bar.total != self.stop.steps:
+            self._bar.total = self.stop.steps
         self._bar.update(step - self._bar.n)
         if logs and "loss" in logs:
             self._postfix["loss"] = f"{float(logs['loss']):.3g}"

@@ -62,7 +62,7 @@ from repose_tf.train.checkpoints import (
 )
 from repose_tf.train.loss import PartialMSE, keras_targets
 from repose_tf.train.optimizer import FusedAdam
-from repose_tf.train.schedule import PAPER_STEPS, SCHEDULES, make_schedule
+from repose_tf.train.schedule import PAPER_STEPS, check_schedule, make_schedule
 from repose_tf.train.strategy import (
     dtype_policy,
     is_chief,
@@ -155,9 +155,7 @@ class TrainRecipe:
             raise ValueError(f"val_limit must be >= 1, got {self.val_limit}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
-        make_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)  # validates the rest
+        check_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -171,6 +169,7 @@ class FitResult:
       model: the trained network, a plain functional model of :func:`build_model` in float32.
       config: its config.
       step: the optimizer step reached.
+      last_step: the step the run aimed at: the recipe's, or the one its time budget allowed.
       resumed_from: the step the run started at (0 for a fresh run).
       out_dir: the run directory.
       checkpoint: the newest checkpoint directory (None on non-chief workers).
@@ -183,6 +182,7 @@ class FitResult:
     model: keras.Model
     config: RePoseConfig
     step: int
+    last_step: int
     resumed_from: int
     out_dir: Path
     checkpoint: Path | None
@@ -227,13 +227,17 @@ def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, 
         lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def compile_for_training(model: keras.Model, config: RePoseConfig, recipe: TrainRecipe) -> None:
+def compile_for_training(model: keras.Model, config: RePoseConfig,
+                         recipe: TrainRecipe) -> keras.optimizers.schedules.LearningRateSchedule:
     """Compile ``model`` as :func:`fit` trains it: eq. (3) (:class:`PartialMSE`) on every output,
-    :class:`FusedAdam` on the recipe's schedule, XLA if asked; the optimizer's variables are built."""
-    optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps))
+    :class:`FusedAdam` on the recipe's schedule, XLA if asked; the optimizer's variables are built.
+    Returns the schedule."""
+    schedule = make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps)
+    optimizer = FusedAdam(schedule)
     model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in output_names(config)},
                   jit_compile=recipe.jit_compile)
     model.optimizer.build(model.trainable_variables)
+    return schedule
 
 
 def fit(
@@ -248,6 +252,7 @@ def fit(
     verbose: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     max_bad_fraction: float = 0.01,
+    time_budget: float | None = None,
 ) -> FitResult:
     """Train (or resume training) a network; see the module docstring.
 
@@ -264,6 +269,9 @@ def fit(
       max_bad_fraction: the largest share of training records that may be unreadable (a
         truncated shard, a corrupt image: :mod:`repose_tf.data.scan`); they are skipped, counted
         in the output and in ``run.json``.  Validation records must all be readable.
+      time_budget: seconds this call may train (tracing included; :class:`cb.TimeBudget`): the run
+        stops at the step its measured pace reaches by then (at most ``recipe.steps``), and the
+        cosine schedule decays to that step.  A rerun plans again from its checkpoint.
 
     Raises:
       ValueError: bad data (more unreadable training records than ``max_bad_fraction``, any
@@ -273,6 +281,8 @@ def fit(
     started = time.time()
     if not 0 <= max_bad_fraction < 1:
         raise ValueError(f"max_bad_fraction must be in [0, 1), got {max_bad_fraction}")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"time_budget must be positive seconds, got {time_budget}")
     cfg = get_config(config)
     sources = _sources(data)
     val = None if val_data is None else ([val_data] if isinstance(val_data, str) else list(val_data))
@@ -299,7 +309,7 @@ def fit(
     keras.utils.set_random_seed(recipe.seed)
     with dtype_policy(policy), strategy.scope():
         model = trainable_model(build_model(cfg), strategy)
-        compile_for_training(model, cfg, recipe)
+        schedule = compile_for_training(model, cfg, recipe)
         if latest is not None:
             restore(latest, model, model.optimizer)
     step = cb.current_step(model)
@@ -322,7 +332,10 @@ def fit(
     val_callback = None
     if val and recipe.pck_every:
         val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, recipe.steps, limit=recipe.val_limit)
-    run_callbacks: list[keras.callbacks.Callback] = [guard, cb.StopAtStep(recipe.steps), cb.StepLogs()]
+    stop = cb.StopAtStep(recipe.steps)
+    run_callbacks: list[keras.callbacks.Callback] = [guard, stop, cb.StepLogs()]
+    if time_budget is not None:
+        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say))
     run_callbacks += [val_callback] if val_callback else []
     run_callbacks.append(checkpointer)
     if chief:
@@ -332,7 +345,7 @@ def fit(
                                                              profile_batch=0))
         else:
             say("TensorBoard is not installed (pip install tensorboard): no tensorboard/ logs, history.csv only")
-    run_callbacks += [*callbacks, cb.ProgressBar(recipe.steps, enabled=progress and chief)]
+    run_callbacks += [*callbacks, cb.ProgressBar(recipe.steps, enabled=progress and chief, stop=stop)]
 
     if step < recipe.steps:
         say(f"training {cfg.name} ({model.count_params():,} parameters) for {recipe.steps - step} steps of "
@@ -362,7 +375,7 @@ def fit(
     seconds = time.time() - started
     skipped = f"; {records.lost:,} unreadable training records skipped (run.json)" if records.lost else ""
     say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}{skipped}")
-    return FitResult(model=plain, config=cfg, step=final_step, resumed_from=step, out_dir=out, checkpoint=checkpoint,
+    return FitResult(model=plain, config=cfg, step=final_step, last_step=stop.steps, resumed_from=step, out_dir=out, checkpoint=checkpoint,
                      final_model=final_model, history=out / "history.csv",
                      val_pck=dict(val_callback.last) if val_callback else {}, seconds=seconds)
 

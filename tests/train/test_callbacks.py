@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import keras
+import pytest
 
 from repose_tf.train.callbacks import HistoryCSV, ProgressBar
 
@@ -48,3 +49,38 @@ def test_progress_bar_says_compiling_until_the_first_step_and_times_from_there()
     assert bar._bar.format_dict["n"] - bar._bar.format_dict["initial"] == 2
     assert bar._bar.format_dict["elapsed"] < 1.0
     bar.on_train_end()
+
+
+def test_time_budget_plans_the_last_step_from_the_measured_pace(monkeypatch) -> None:
+    import repose_tf.train.callbacks as callbacks
+    from repose_tf.train.callbacks import StopAtStep, TimeBudget
+    from repose_tf.train.schedule import WarmupCosine
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    model = _model()
+    stop, schedule, said = StopAtStep(1000), WarmupCosine(1e-3, 1000, warmup_steps=10), []
+    budget = TimeBudget(100.0, stop, schedule, said.append, measure=20)
+    budget.set_model(model)
+    budget.on_train_begin()
+
+    def step_to(step: int, at: float) -> None:
+        model.optimizer.iterations.assign(step)
+        clock[0] = at
+        budget.on_train_batch_end(step - 1)
+
+    step_to(1, 30.0)  # the first step: tracing and compiling
+    step_to(20, 39.5)
+    assert budget.planned is None and stop.steps == 1000
+    step_to(21, 40.0)  # 20 steps at 0.5 s: 97 s usable - 40 s spent -> 114 more steps
+    assert budget.planned == stop.steps == 135 and float(schedule.total_steps.numpy()) == 135.0
+    assert said == ["time budget 1.7 min: 0.500 s per step measured, training to step 135"]
+    assert float(schedule(135)) == pytest.approx(1e-5, rel=1e-3)  # decays to its floor at the new end
+
+    model.optimizer.iterations.assign(100)
+    clock[0] = 89.5  # a 10 s validation pause: the pace over all steps is now 0.6 s
+    budget.on_epoch_end(0)
+    assert stop.steps == 112 and float(schedule.total_steps.numpy()) == 112.0
+    clock[0] = 90.0
+    budget.on_epoch_end(1)  # on plan: unchanged
+    assert stop.steps == 112 and len(said) == 2

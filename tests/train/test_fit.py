@@ -183,6 +183,19 @@ def test_a_truncated_shard_is_counted_reported_and_refused_above_the_limit(
     assert header[:3] == ["step", "learning_rate", "loss"] and not any(c.startswith("val_") for c in header)
 
 
+def test_a_time_budget_stops_the_run_where_its_pace_allows(data: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    endless = TrainRecipe(**{**RECIPE.to_dict(), "steps": 100_000, "augment": NO_AUGMENTATION})
+    result = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run", recipe=endless,
+                 strategy="default", progress=False, time_budget=30.0)
+    assert result.step == result.last_step < 100_000
+    assert f"training to step {result.last_step:,}" in capsys.readouterr().out
+    assert latest_checkpoint(tmp_path / "run" / "checkpoints").step == result.step
+    # The cosine schedule ended where the run did: the last learning rate is the floor, 1 % of the base.
+    assert float(_history(tmp_path / "run")[-1]["learning_rate"]) == pytest.approx(0.01 * RECIPE.learning_rate,
+                                                                                   rel=0.05)
+
+
 def test_validation_data_must_be_whole(data: Path, tmp_path: Path) -> None:
     shutil.copytree(data, tmp_path / "data")
     first = tmp_path / "data" / "synthetic-train-00000-of-00002.tfrecord"
