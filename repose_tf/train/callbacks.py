@@ -107,10 +107,11 @@ class TimeBudget(keras.callbacks.Callback):
       measure: steps after the first that set the pace.
       margin: share of the remaining time left unplanned (the end of ``fit``: a checkpoint, the model file).
       tolerance: overrun (share of the budget) that triggers a shorter plan.
+      resumed: ``stop`` holds the plan of the run being resumed: only shorten it.
     """
 
     def __init__(self, seconds: float, stop: StopAtStep, schedule: Any, say: Callable[[str], None],
-                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01) -> None:
+                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01, resumed: bool = False) -> None:
         super().__init__()
         if not seconds > 0:
             raise ValueError(f"the time budget must be positive, got {seconds}")
@@ -121,6 +122,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.measure = measure
         self.margin = margin
         self.tolerance = tolerance
+        self.resumed = resumed
         self.planned: int | None = None
         self._start = self._first_time = 0.0
         self._first_step: int | None = None
@@ -128,14 +130,15 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._start = time.time()
         self._first_step = None
-        self.planned = None
+        self.planned = self.stop.steps if self.resumed else None
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = current_step(self.model)
         if self._first_step is None:
             self._first_step, self._first_time = step, time.time()
-        elif self.planned is None and step >= self._first_step + self.measure:
-            self._plan(step, shorten_only=False)
+        elif step >= self._first_step + self.measure and (self.planned is None or self.resumed):
+            self._plan(step, shorten_only=self.resumed)
+            self.resumed = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self.planned is not None:
@@ -173,12 +176,13 @@ class ValidationPCK(keras.callbacks.Callback):
       data: TFRecord pattern(s) of the validation records.
       every: steps between two evaluations; an evaluation happens at the first epoch end at or
         past each multiple, and at the last step.
-      last_step: the run's final step.
+      stop: the run's :class:`StopAtStep`, whose ``steps`` is its final step (which a
+        :class:`TimeBudget` may move).
       limit: evaluate the first ``limit`` records only.
       batch_size: crops per forward pass.
     """
 
-    def __init__(self, config: RePoseConfig, data: str | Sequence[str], every: int, last_step: int,
+    def __init__(self, config: RePoseConfig, data: str | Sequence[str], every: int, stop: StopAtStep,
                  limit: int | None = None, batch_size: int = 32) -> None:
         super().__init__()
         if every < 1:
@@ -186,7 +190,7 @@ class ValidationPCK(keras.callbacks.Callback):
         self.config = config
         self.data = data
         self.every = every
-        self.last_step = last_step
+        self.stop = stop
         self.limit = limit
         self.batch_size = batch_size
         self._predictor = None
@@ -205,7 +209,7 @@ class ValidationPCK(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         step = current_step(self.model)
         logs["val_pck"] = float("nan")
-        if step < min(self._next, self.last_step) or not math.isfinite(float(logs.get("loss", 0.0))):
+        if step < min(self._next, self.stop.steps) or not math.isfinite(float(logs.get("loss", 0.0))):
             return
         self._next = (step // self.every + 1) * self.every
         predictions = predict(self._predictor, self.data, batch_size=self.batch_size, limit=self.limit, progress=False)
@@ -216,12 +220,17 @@ class ValidationPCK(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Write a checkpoint at every epoch end (every ``checkpoint_every`` steps) while the loss is finite."""
+    """Write a checkpoint at every epoch end (every ``checkpoint_every`` steps) while the loss is finite.
 
-    def __init__(self, writer: CheckpointWriter, guard: NaNGuard) -> None:
+    With ``stop``, its last step goes into the checkpoint's state as ``last_step`` (a run planned
+    by :class:`TimeBudget` resumes towards the same end).
+    """
+
+    def __init__(self, writer: CheckpointWriter, guard: NaNGuard, stop: StopAtStep | None = None) -> None:
         super().__init__()
         self.writer = writer
         self.guard = guard
+        self.stop = stop
         self.last_saved: int | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -231,6 +240,8 @@ class Checkpointer(keras.callbacks.Callback):
             return
         step = current_step(self.model)
         state = {"learning_rate": current_learning_rate(self.model), "loss": loss}
+        if self.stop is not None:
+            state["last_step"] = self.stop.steps
         if math.isfinite(float(logs.get("val_pck", float("nan")))):
             state["val_pck"] = float(logs["val_pck"])
         self.writer.save(step, self.model, self.model.optimizer, state)

@@ -295,6 +295,9 @@ def fit(
     if latest is not None:
         check_same_network(cfg, latest.config(), latest.path)
     start_step = latest.step if latest is not None else 0
+    # A time-budgeted run resumes towards the end it planned (its checkpoints keep it).
+    planned = latest.state.get("last_step") if latest is not None and time_budget is not None else None
+    last_step = recipe.steps if planned is None else min(recipe.steps, int(planned))
     seed = recipe.seed + start_step + 7919 * _worker_index(strategy)
     # Bad data fails here, before the (slow) model build.
     dataset = keras_training_dataset(sources, cfg, recipe, seed)
@@ -310,6 +313,8 @@ def fit(
     with dtype_policy(policy), strategy.scope():
         model = trainable_model(build_model(cfg), strategy)
         schedule = compile_for_training(model, cfg, recipe)
+        if last_step != recipe.steps and hasattr(schedule, "set_total_steps"):
+            schedule.set_total_steps(last_step)
         if latest is not None:
             restore(latest, model, model.optimizer)
     step = cb.current_step(model)
@@ -328,14 +333,15 @@ def fit(
         _truncate_history(out / "history.csv", step)
 
     guard = cb.NaNGuard()
-    checkpointer = cb.Checkpointer(CheckpointWriter(ckpt_dir, cfg, recipe.keep_checkpoints, chief), guard)
+    stop = cb.StopAtStep(last_step)
+    checkpointer = cb.Checkpointer(CheckpointWriter(ckpt_dir, cfg, recipe.keep_checkpoints, chief), guard,
+                                   stop if time_budget is not None else None)
     val_callback = None
     if val and recipe.pck_every:
-        val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, recipe.steps, limit=recipe.val_limit)
-    stop = cb.StopAtStep(recipe.steps)
+        val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, stop, limit=recipe.val_limit)
     run_callbacks: list[keras.callbacks.Callback] = [guard, stop, cb.StepLogs()]
     if time_budget is not None:
-        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say))
+        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say, resumed=planned is not None))
     run_callbacks += [val_callback] if val_callback else []
     run_callbacks.append(checkpointer)
     if chief:
@@ -345,16 +351,17 @@ def fit(
                                                              profile_batch=0))
         else:
             say("TensorBoard is not installed (pip install tensorboard): no tensorboard/ logs, history.csv only")
-    run_callbacks += [*callbacks, cb.ProgressBar(recipe.steps, enabled=progress and chief, stop=stop)]
+    run_callbacks += [*callbacks, cb.ProgressBar(last_step, enabled=progress and chief, stop=stop)]
 
-    if step < recipe.steps:
-        say(f"training {cfg.name} ({model.count_params():,} parameters) for {recipe.steps - step} steps of "
+    if step < last_step:
+        budgeted = f" (at most; a {time_budget / 60:.1f} min time budget decides)" if time_budget is not None else ""
+        say(f"training {cfg.name} ({model.count_params():,} parameters) for {last_step - step} steps{budgeted} of "
             f"batch {recipe.batch_size} on {strategy.num_replicas_in_sync} replica(s), {policy}; run directory {out}")
-        per_epoch = min(recipe.checkpoint_every, recipe.steps)
-        model.fit(dataset, epochs=math.ceil(recipe.steps / per_epoch), steps_per_epoch=per_epoch,
+        per_epoch = min(recipe.checkpoint_every, last_step)
+        model.fit(dataset, epochs=math.ceil(last_step / per_epoch), steps_per_epoch=per_epoch,
                   initial_epoch=step // per_epoch, callbacks=run_callbacks, shuffle=False, verbose=0)
     else:
-        say(f"{out} is already trained to step {step} (of {recipe.steps})")
+        say(f"{out} is already trained to step {step} (of {last_step})")
 
     if guard.tripped is not None:
         kept = latest_checkpoint(ckpt_dir)
@@ -368,14 +375,16 @@ def fit(
     if chief:
         newest = latest_checkpoint(ckpt_dir)
         if newest is None or newest.step != final_step:
+            plan = {"last_step": stop.steps} if time_budget is not None else {}
             checkpointer.writer.save(final_step, model, model.optimizer,
-                                     {"learning_rate": cb.current_learning_rate(model)})
+                                     {"learning_rate": cb.current_learning_rate(model), **plan})
         checkpoint = latest_checkpoint(ckpt_dir).path
         final_model = _save_keras(plain, out / "model.keras")
     seconds = time.time() - started
     skipped = f"; {records.lost:,} unreadable training records skipped (run.json)" if records.lost else ""
     say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}{skipped}")
-    return FitResult(model=plain, config=cfg, step=final_step, last_step=stop.steps, resumed_from=step, out_dir=out, checkpoint=checkpoint,
+    return FitResult(model=plain, config=cfg, step=final_step, last_step=stop.steps, resumed_from=step, out_dir=out,
+                     checkpoint=checkpoint,
                      final_model=final_model, history=out / "history.csv",
                      val_pck=dict(val_callback.last) if val_callback else {}, seconds=seconds)
 

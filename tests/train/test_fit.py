@@ -194,6 +194,11 @@ def test_a_time_budget_stops_the_run_where_its_pace_allows(data: Path, tmp_path:
     # The cosine schedule ended where the run did: the last learning rate is the floor, 1 % of the base.
     assert float(_history(tmp_path / "run")[-1]["learning_rate"]) == pytest.approx(0.01 * RECIPE.learning_rate,
                                                                                    rel=0.05)
+    # The plan is kept in the checkpoint: a rerun with a budget does not train past it.
+    again = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run", recipe=endless,
+                strategy="default", progress=False, time_budget=30.0)
+    assert again.step == again.last_step == result.step
+    assert f"already trained to step {result.step} (of {result.step})" in capsys.readouterr().out
 
 
 def test_validation_data_must_be_whole(data: Path, tmp_path: Path) -> None:
