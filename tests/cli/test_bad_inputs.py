@@ -59,6 +59,15 @@ CASES = [
      ["broken.tflite"]),
     (["convert", "lspet", "--joints", "{tmp}/text.mat", "--images", "{tmp}", "--out", "{tmp}/r", "--val", "9-1"],
      2, "--val: '9-1' is not FIRST-LAST with 1 <= FIRST <= LAST", []),
+    # Custom keypoints: the COCO converter, skeleton files, the PCK normalisation.
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r"], 2,
+     "{tmp}/none.json: no such file", []),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "{tmp}/text.mat"], 2, "{tmp}/text.mat: not a readable JSON file", ["text.mat"]),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "coco18"], 2, "skeleton 'coco18' is neither a preset (lsp14, coco17) nor a file", []),
+    (["evaluate", "--model", "{tmp}/none.keras", "--data", "{tmp}/*.mat", "--norm", "head"], 2,
+     "--norm must be one of auto, torso, box, got 'head'", []),
 ]
 
 

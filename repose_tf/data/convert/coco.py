@@ -242,8 +242,8 @@ def convert_coco(annotation_file: str | os.PathLike, images_dir: str | os.PathLi
     :func:`~repose_tf.data.convert.common.guess_split`).  Other arguments: :func:`coco_annotations`.
     """
     annotation_file, images_dir = Path(annotation_file), Path(images_dir)
-    name = split or guess_split(annotation_file)
     sk, people, selection = coco_annotations(annotation_file, images_dir, category, skeleton, limit)
+    name = split or guess_split(annotation_file)
     if not people:
         raise InputError(f"{annotation_file}: no annotation of category {selection['category']!r} labels a keypoint "
                          f"({selection})")
