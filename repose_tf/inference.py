@@ -40,6 +40,7 @@ from repose_tf.export.saved_model import (
     resolve_version_dir,
 )
 from repose_tf.model.builder import build_model
+from repose_tf.model.saving import model_config
 from repose_tf.skeleton import Skeleton
 
 
@@ -200,7 +201,9 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
       model: a shipped model's name (:mod:`repose_tf.pretrained`), a SavedModel (a version directory or
         the model directory holding numbered versions: the highest is used), a ``.tflite`` file, a
         ``.keras`` file, or a preset name (an untrained model, with an :class:`UntrainedModelWarning`).
-      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own).
+      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own); the
+        default config is the one the model carries (:func:`repose_tf.model.saving.model_config`),
+        else the preset named like the model.
       num_threads: CPU threads of a TFLite interpreter.
 
     Raises:
@@ -211,7 +214,7 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
         return SavedModelPredictor(resolve_version_dir(path))
     if path.suffix == ".tflite":
         return TFLitePredictor(path, num_threads)
-    config = config or pretrained.config_for(model)
+    config = config or model_config(model)
     keras_model = load_keras_model(model)
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
