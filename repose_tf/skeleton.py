@@ -309,6 +309,12 @@ def _graph_distances(adjacent: Sequence[set[int]], start: int) -> dict[int, int]
     return seen
 
 
+def _limb_parts(right: str, left: str) -> tuple[tuple[str, tuple[str, str]], ...]:
+    """The tables' limb columns, Shoulder to Ankle, each its right and left keypoint (``right + "shoulder"``...)."""
+    return tuple((part.capitalize(), (right + part, left + part))
+                 for part in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle"))
+
+
 _LSP_NAMES = (
     "r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle",
     "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist",
@@ -349,15 +355,7 @@ LSP14 = Skeleton(
         ("l_wrist", "r_wrist"), ("l_elbow", "r_elbow"), ("l_shoulder", "r_shoulder"),
     ),
     ordering=BOTTOM_UP_ORDER,
-    parts=(
-        ("Head", ("head", "neck")),
-        ("Shoulder", ("r_shoulder", "l_shoulder")),
-        ("Elbow", ("r_elbow", "l_elbow")),
-        ("Wrist", ("r_wrist", "l_wrist")),
-        ("Hip", ("r_hip", "l_hip")),
-        ("Knee", ("r_knee", "l_knee")),
-        ("Ankle", ("r_ankle", "l_ankle")),
-    ),
+    parts=(("Head", ("head", "neck")), *_limb_parts("r_", "l_")),
 )
 
 # MPII's 16 joints, 0-based order of the official annotations.
@@ -397,15 +395,7 @@ COCO17 = Skeleton(
     edges=_COCO_EDGES,
     flip_pairs=infer_flip_pairs(_COCO_NAMES),
     ordering=COCO17_ORDER,
-    parts=(
-        ("Head", ("nose", "left_eye", "right_eye", "left_ear", "right_ear")),
-        ("Shoulder", ("right_shoulder", "left_shoulder")),
-        ("Elbow", ("right_elbow", "left_elbow")),
-        ("Wrist", ("right_wrist", "left_wrist")),
-        ("Hip", ("right_hip", "left_hip")),
-        ("Knee", ("right_knee", "left_knee")),
-        ("Ankle", ("right_ankle", "left_ankle")),
-    ),
+    parts=(("Head", ("nose", "left_eye", "right_eye", "left_ear", "right_ear")), *_limb_parts("right_", "left_")),
 )
 
 SKELETONS = {sk.name: sk for sk in (LSP14, COCO17)}

@@ -85,10 +85,10 @@ def select_category(categories: list[dict[str, Any]], path: Path, name: str | No
         if not chosen:
             raise InputError(f"{path}: no category {name!r} with keypoints; categories with keypoints: {names}")
         return chosen[0]
-    if len(with_keypoints) != 1:
-        raise InputError(f"{path}: {len(with_keypoints)} categories have keypoints ({names}); "
-                         "choose one with --category" if with_keypoints else
-                         f"{path}: no category has keypoints; not a COCO keypoint file")
+    if not with_keypoints:
+        raise InputError(f"{path}: no category has keypoints; not a COCO keypoint file")
+    if len(with_keypoints) > 1:
+        raise InputError(f"{path}: {len(with_keypoints)} categories have keypoints ({names}); choose one with --category")
     return with_keypoints[0]
 
 
