@@ -42,6 +42,7 @@ from repose_tf.export.saved_model import (
     resolve_version_dir,
 )
 from repose_tf.model.builder import build_model
+from repose_tf.model.saving import model_config
 from repose_tf.skeleton import Skeleton
 from repose_tf.train.checkpoints import CheckpointError, CheckpointInfo, find_checkpoint, load_network
 
@@ -209,7 +210,9 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
         the model directory holding numbered versions: the highest is used), a training run directory
         or checkpoint directory (its newest checkpoint), a ``.tflite`` file, a ``.keras`` file, or a
         preset name (an untrained model, with an :class:`UntrainedModelWarning`).
-      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own).
+      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own); the
+        default config is the one the model carries (:func:`repose_tf.model.saving.model_config`),
+        else the preset named like the model.
       num_threads: CPU threads of a TFLite interpreter.
       precision: compute precision of Keras models, run directories and presets: "float32",
         "bfloat16" or "auto" (bfloat16 on a CPU with bfloat16 instructions:
@@ -230,7 +233,7 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
                               export_precision(precision).precision)
     if path.suffix == ".tflite":
         return TFLitePredictor(path, num_threads)
-    config = config or pretrained.config_for(model)
+    config = config or model_config(model)
     keras_model = load_keras_model(model)
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")

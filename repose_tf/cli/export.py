@@ -42,7 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="a .keras file, or a preset name for an untrained model")
     p.add_argument("--out", required=True, type=Path,
                    help="SavedModel: the model directory (e.g. savedmodel/repose); TFLite: a folder")
-    p.add_argument("--config", help="the model's config when its name is not its preset: a preset name or a JSON file")
+    p.add_argument("--config", help="the model's config when the .keras file carries none (models trained by repose "
+                                    "train do) and its name is not its preset: a preset name or a JSON file")
     p.add_argument("--version", type=positive_int, help="SavedModel version number (default: highest present + 1)")
     p.add_argument("--model-name", help="TF Serving model name (default: the name of --out)")
     p.add_argument("--decode", default="dark", metavar="METHOD",
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from repose_tf.export.crops import CropOptions
     from repose_tf.export.metadata import config_of
     from repose_tf.inference import load_keras_model
-    from repose_tf.pretrained import config_for
+    from repose_tf.model.saving import model_config
 
     if args.decode not in DECODE_METHODS:
         raise UserError(f"--decode must be one of {', '.join(DECODE_METHODS)}, got {args.decode!r}")
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if args.precision != "float32":
             raise UserError("--precision is for the SavedModel; TFLite precision is the --tflite mode "
                             "(fp32, fp16, int8)")
-    config = _config(args.config) or config_for(args.model)
+    config = _config(args.config) or model_config(args.model)
     model = load_keras_model(args.model)
     cfg = config_of(model, config)
     margin = {} if args.box_margin is None else {"box_margin": args.box_margin}

@@ -21,7 +21,13 @@ Run directory ``out_dir``::
     checkpoints/      atomic checkpoints with their config (repose_tf.train.checkpoints)
     history.csv       one row per checkpoint: step, learning_rate, loss, <output>_loss, val_pck
     tensorboard/      the same as TensorBoard scalars
-    model.keras       the final network (plain functional model, float32), written at the end
+    model.keras       the final network (plain functional model, float32) with its config inside
+                      (repose_tf.model.saving), written at the end
+
+Skeleton: the network predicts the keypoints of its training records.  When the records'
+sidecars (:func:`repose_tf.data.shards.records_skeleton`) define a skeleton with other keypoints
+than the config's (COCO-format data, ``repose convert coco``), the config takes the records'
+skeleton, and the run says so; the checkpoints, ``config.json`` and ``model.keras`` carry it.
 
 Resuming: rerunning the same command continues from the newest checkpoint, at its step, with
 its optimizer state (so at the same learning rate), after checking that the checkpoint holds
@@ -38,7 +44,6 @@ import importlib.util
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,8 +56,10 @@ from repose_tf.config import RePoseConfig, get_config
 from repose_tf.data.augment import AugmentConfig
 from repose_tf.data.pipeline import make_dataset, resolve_files
 from repose_tf.data.scan import DataScan, scan
+from repose_tf.data.shards import records_skeleton
 from repose_tf.hardware import PRECISIONS
 from repose_tf.model.builder import build_model, output_names
+from repose_tf.model.saving import save_keras
 from repose_tf.train import callbacks as cb
 from repose_tf.train.checkpoints import (
     CheckpointWriter,
@@ -219,6 +226,22 @@ def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe
     return mixed.batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def with_records_skeleton(config: RePoseConfig, sources: Sequence[DataSource]) -> RePoseConfig:
+    """``config`` with the skeleton of the records of ``sources`` when that names other keypoints.
+
+    Raises:
+      ValueError: a pattern matching nothing, sidecars of different skeletons, or a config whose
+        own ordering does not fit the records' keypoints.
+    """
+    found = records_skeleton([f for s in sources for f in resolve_files(s.pattern)])
+    if found is None or (found.name, found.keypoints) == (config.skeleton.name, config.skeleton.keypoints):
+        return config
+    try:
+        return config.replace(skeleton=found)
+    except ValueError as e:
+        raise ValueError(f"config {config.name!r} does not fit the records' skeleton {found.name!r}: {e}") from None
+
+
 def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
                            seed: int) -> tf.data.Dataset:
     """:func:`training_dataset` with the targets packed per output for Keras' ``fit`` (:func:`keras_targets`)."""
@@ -289,6 +312,10 @@ def fit(
     strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     chief = is_chief(strategy)
     say = print if (verbose and chief) else (lambda *_: None)
+    given = cfg.skeleton
+    cfg = with_records_skeleton(cfg, sources)
+    if cfg.skeleton != given:
+        say(f"skeleton {cfg.skeleton.name!r} ({cfg.num_keypoints} keypoints) from the training records' sidecar")
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     latest = latest_checkpoint(ckpt_dir)
@@ -379,7 +406,7 @@ def fit(
             checkpointer.writer.save(final_step, model, model.optimizer,
                                      {"learning_rate": cb.current_learning_rate(model), **plan})
         checkpoint = latest_checkpoint(ckpt_dir).path
-        final_model = _save_keras(plain, out / "model.keras")
+        final_model = save_keras(plain, cfg, out / "model.keras")
     seconds = time.time() - started
     skipped = f"; {records.lost:,} unreadable training records skipped (run.json)" if records.lost else ""
     say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}{skipped}")
@@ -430,19 +457,6 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(content, indent=1, default=str) + "\n")
     os.replace(tmp, path)
-
-
-def _save_keras(model: keras.Model, path: Path) -> Path:
-    """``model.save`` through a temporary file, so a kill never leaves a truncated model."""
-    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def _truncate_history(path: Path, step: int) -> None:

@@ -76,6 +76,15 @@ CASES = [
      2, "{tmp}/cut-train-00000-of-00002.tfrecord: unreadable after record", ["cut-train-00000-of-00002.tfrecord"]),
     (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord",
       "--max-bad-fraction", "1"], 2, "--max-bad-fraction: must be in [0, 1), got 1.0", []),
+    # Custom keypoints: the COCO converter, skeleton files, the PCK normalisation.
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r"], 2,
+     "{tmp}/none.json: no such file", []),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "{tmp}/text.mat"], 2, "{tmp}/text.mat: not a readable JSON file", ["text.mat"]),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "coco18"], 2, "skeleton 'coco18' is neither a preset (lsp14, coco17) nor a file", []),
+    (["evaluate", "--model", "{tmp}/none.keras", "--data", "{tmp}/*.mat", "--norm", "head"], 2,
+     "--norm must be one of auto, torso, box, got 'head'", []),
 ]
 
 

@@ -14,10 +14,14 @@ import tensorflow as tf
 
 from repose_tf.config import get_config
 from repose_tf.data.augment import AugmentConfig
+from repose_tf.data.convert.coco import convert_coco
+from repose_tf.data.convert.common import ConvertOptions
 from repose_tf.data.records import PersonRecord, serialize
 from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
 from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
-from repose_tf.train.fit import training_dataset
+from repose_tf.skeleton import COCO17
+from repose_tf.train.fit import training_dataset, with_records_skeleton
+from tests.data.coco_people import write_coco_people
 from tests.train.helpers import TEST_CONFIG, write_people
 
 # Eight people seen again and again without augmentation (PCK is measured on the same people).
@@ -222,3 +226,15 @@ def test_recipe_precision_is_checked() -> None:
     assert TrainRecipe(precision="auto").precision == "auto"
     with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, float16, got 'half'"):
         TrainRecipe(precision="half")
+
+
+def test_the_network_takes_the_skeleton_of_its_records(data: Path, tmp_path: Path) -> None:
+    write_coco_people(tmp_path, "person_keypoints_train", 2, seed=0)
+    convert_coco(tmp_path / "person_keypoints_train.json", tmp_path / "images", tmp_path,
+                 options=ConvertOptions(progress=False, workers=1))
+    coco = [DataSource(str(tmp_path / "coco-train-*.tfrecord"))]
+    assert with_records_skeleton(TEST_CONFIG, coco) == TEST_CONFIG.replace(skeleton=COCO17)
+    lsp = [DataSource(str(data / "synthetic-train-*.tfrecord"))]
+    assert with_records_skeleton(TEST_CONFIG, lsp) is TEST_CONFIG
+    with pytest.raises(ValueError, match="config 'repose_topdown' does not fit the records' skeleton 'coco17'"):
+        with_records_skeleton(get_config("repose_topdown"), coco)
