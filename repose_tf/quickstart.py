@@ -2,7 +2,7 @@
 
     repose quickstart --out quickstart          # target: 10 minutes on 2 CPU cores
     repose quickstart --out /tmp/qs --smoke     # every step on a handful of people, for tests
-    repose quickstart --out qs-long --steps 4200  # the same recipe, three times longer
+    repose quickstart --out qs-long --steps 4200  # exactly 4200 steps of the same recipe, however long
 
 Steps and what they leave in ``out``:
 
