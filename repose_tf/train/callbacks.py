@@ -89,7 +89,7 @@ class StopAtStep(keras.callbacks.Callback):
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Fit a run into ``seconds`` of wall time counted from the start of ``fit`` (tracing included).
+    """Fit a run into ``seconds`` of wall time counted from the start of training (tracing included).
 
     The first step's time is the compilation's.  After ``measure`` more steps the pace is known,
     and the run's last step becomes the one reached when the time runs out (at most the planned
@@ -108,10 +108,13 @@ class TimeBudget(keras.callbacks.Callback):
       margin: share of the remaining time left unplanned (the end of ``fit``: a checkpoint, the model file).
       tolerance: overrun (share of the budget) that triggers a shorter plan.
       resumed: ``stop`` holds the plan of the run being resumed: only shorten it.
+      start: the budget's zero (``time.time()``; default: when ``fit`` starts training), so that
+        the caller's preparation (data check, model build) counts too.
     """
 
     def __init__(self, seconds: float, stop: StopAtStep, schedule: Any, say: Callable[[str], None],
-                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01, resumed: bool = False) -> None:
+                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01, resumed: bool = False,
+                 start: float | None = None) -> None:
         super().__init__()
         if not seconds > 0:
             raise ValueError(f"the time budget must be positive, got {seconds}")
@@ -123,12 +126,13 @@ class TimeBudget(keras.callbacks.Callback):
         self.margin = margin
         self.tolerance = tolerance
         self.resumed = resumed
+        self.start = start
         self.planned: int | None = None
         self._start = self._first_time = 0.0
         self._first_step: int | None = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._start = time.time()
+        self._start = time.time() if self.start is None else self.start
         self._first_step = None
         self.planned = self.stop.steps if self.resumed else None
 

@@ -292,9 +292,10 @@ def fit(
       max_bad_fraction: the largest share of training records that may be unreadable (a
         truncated shard, a corrupt image: :mod:`repose_tf.data.scan`); they are skipped, counted
         in the output and in ``run.json``.  Validation records must all be readable.
-      time_budget: seconds this call may train (tracing included; :class:`cb.TimeBudget`): the run
-        stops at the step its measured pace reaches by then (at most ``recipe.steps``), and the
-        cosine schedule decays to that step.  A rerun plans again from its checkpoint.
+      time_budget: seconds this call may take, from its start (data check, model build and tracing
+        included; :class:`cb.TimeBudget`): the run stops at the step its measured pace reaches by
+        then (at most ``recipe.steps``), and the cosine schedule decays to that step.  The plan is
+        kept in the checkpoints: a rerun finishes it (it may only shorten it).
 
     Raises:
       ValueError: bad data (more unreadable training records than ``max_bad_fraction``, any
@@ -368,7 +369,8 @@ def fit(
         val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, stop, limit=recipe.val_limit)
     run_callbacks: list[keras.callbacks.Callback] = [guard, stop, cb.StepLogs()]
     if time_budget is not None:
-        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say, resumed=planned is not None))
+        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say, resumed=planned is not None,
+                                                  start=started))
     run_callbacks += [val_callback] if val_callback else []
     run_callbacks.append(checkpointer)
     if chief:
