@@ -8,10 +8,12 @@
 Forms, all from crops (N, S, S, 3) to keypoints (network and heatmap decoding):
 
 * Keras/TF: the network in a ``tf.function``, without and with XLA (``jit_compile``).
-* SavedModel: the exported ``serving_default`` signature (input checks included).
+* SavedModel: the exported ``serving_default`` signature (input checks included), float32 and
+  bfloat16 (``repose export --precision bfloat16``).
 * TFLite fp32 / fp16 / int8 under ``ai_edge_litert`` with XNNPACK on 2 threads.
 * Roofline: a plain stack of 3x3 convolutions (64 channels at S/2) with the preset's FLOPs, in
-  TF and in TFLite: what the CPU does with the same arithmetic in its most regular form.
+  TF (float32 and bfloat16) and in TFLite: what the CPU does with the same arithmetic in its most
+  regular form.  bfloat16 rows are compared with the bfloat16 roofline.
 
 Latency is the median of batch-1 calls; throughput the images per second of batch-32 calls; the
 forms' calls are interleaved so that the load of a shared machine weighs on all of them alike.
@@ -25,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -62,9 +63,11 @@ from repose_tf.export.tflite import (
     crops_module,
     representative_crops,
 )
+from repose_tf.hardware import cpu_name
 from repose_tf.inference import load_keras_model
 from repose_tf.model.builder import build_model
 from repose_tf.model.complexity import graph_conv_flops, model_graph, profile
+from repose_tf.train.strategy import dtype_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
@@ -157,14 +160,17 @@ def main() -> None:
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        with tqdm(total=8, desc="build", unit="form") as bar:
+        with tqdm(total=10, desc="build", unit="form") as bar:
             forms["Keras/TF (tf.function)"] = _tf_runner(net, "dark", xla=False)
             forms["Keras/TF + XLA (jit_compile)"] = _tf_runner(net, "dark", xla=True)
             bar.update(2)
             export = export_saved_model(model, root / "savedmodel" / "repose", config=cfg)
             signature = tf.saved_model.load(str(export.path)).signatures[CROPS_SIGNATURE]
             forms["SavedModel serving_default"] = lambda b: signature(crops=tf.constant(b))
-            bar.update()
+            export16 = export_saved_model(model, root / "savedmodel" / "bf16", config=cfg, precision="bfloat16")
+            signature16 = tf.saved_model.load(str(export16.path)).signatures[CROPS_SIGNATURE]
+            forms["SavedModel serving_default, bfloat16"] = lambda b: signature16(crops=tf.constant(b))
+            bar.update(2)
             module = crops_module(model, meta)
             calibration = representative_crops(
                 args.records or _calibration_records(root, 32), cfg, 32 if args.quick else 100)
@@ -180,9 +186,13 @@ def main() -> None:
             roof_path = root / "roofline.tflite"
             roof_path.write_bytes(_plain_tflite(roofline))
             roof_runner = Interpreter(model_path=str(roof_path), num_threads=THREADS).get_signature_runner()
+            with dtype_policy("mixed_bfloat16"):
+                roofline16 = roofline_model(cfg.input_size, deployed_flops)
+            roofline16.set_weights(roofline.get_weights())
             forms["Roofline: 3x3 conv stack, TF"] = roof_tf
+            forms["Roofline: 3x3 conv stack, TF bfloat16"] = _tf_runner(roofline16, None, xla=False)
             forms["Roofline: 3x3 conv stack, TFLite fp32"] = lambda b: roof_runner(crops=b)
-            bar.update(2)
+            bar.update(3)
 
         single = time_forms(forms, batches[1], repeats1, warmup=2)
         many = time_forms(forms, batches[THROUGHPUT_BATCH], repeats32)
@@ -225,9 +235,9 @@ def _accuracy(args: argparse.Namespace, root: Path, tflite: dict[str, bytes], mo
 def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flops: int,
            results: dict[str, tuple[float, float]], accuracy: dict[str, float] | None,
            args: argparse.Namespace, notes: list[str]) -> None:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    cpu = cpu_name()
     tf_roof = results["Roofline: 3x3 conv stack, TF"][0]
+    bf16_roof = results["Roofline: 3x3 conv stack, TF bfloat16"][0]
     lite_roof = results["Roofline: 3x3 conv stack, TFLite fp32"][0]
     lines = [
         "# Inference speed",
@@ -238,20 +248,21 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         f"The roofline network is {roofline_flops / 1e9:.2f} GFLOPs.",
         "",
         f"Written by `python benchmarks/latency.py {shlex.join(sys.argv[1:])}` on "
-        f"{datetime.date.today()}: {cpu}, {os.cpu_count()} cores, TensorFlow {tf.__version__}, "
+        f"{datetime.date.today()}: {cpu}, TensorFlow {tf.__version__}, "
         f"{THREADS} threads, load average {os.getloadavg()[0]:.1f} at the end (on a shared machine the "
         "absolute numbers are slow and noisy; the calls of all forms are interleaved, so compare rows of one "
         "run, not runs).",
         "",
         "Every row maps crops to keypoints (network plus DARK decoding) except the roofline, which is the",
         "network-sized convolution stack alone. Ratio = batch-1 latency / the roofline's in the same runtime",
-        "(TF rows against the TF roofline, TFLite rows against the TFLite one).",
+        "(TF rows against the TF roofline, bfloat16 rows against the bfloat16 one, TFLite rows against the",
+        "TFLite one).",
         "",
         "| form | batch 1, ms/image | batch 32, ms/image | batch 32, images/s | ratio to roofline |",
         "|---|---:|---:|---:|---:|",
     ]
     for name, (one, many) in results.items():
-        roof = lite_roof if "TFLite" in name else tf_roof
+        roof = lite_roof if "TFLite" in name else bf16_roof if "bfloat16" in name else tf_roof
         lines.append(f"| {name} | {1000 * one:.1f} | {1000 * many / THROUGHPUT_BATCH:.1f} | "
                      f"{THROUGHPUT_BATCH / many:.1f} | {one / roof:.2f} |")
     lines += ["", "## Targets", ""] + _targets(results)

@@ -15,7 +15,6 @@ import json
 from typing import Any
 
 from repose_tf.skeleton import (
-    BOTTOM_UP_ORDER,
     LSP14,
     TOP_DOWN_ORDER,
     Skeleton,
@@ -46,7 +45,10 @@ class RePoseConfig:
         blocks of about the same parameter count instead of kinematic updates (Sec. 4.1); "none": no
         decoupling and no updates, the UNet/Hourglass-style network RePose reduces to (Sec. 3.1).
       update_passes: passes of kinematic updates; pass 2 runs in reversed order with its own weights (2).
-      ordering: update order of pass 1, keypoint names (Figure 3).
+      ordering: update order of pass 1, keypoint names (Figure 3); None (the default): the
+        skeleton's own (:attr:`Skeleton.ordering`: Figure 3's for LSP14, derived from the graph
+        for a skeleton that gives none), so a custom skeleton needs no ordering here.  An
+        ordering equal to the skeleton's is stored as None.  :attr:`update_order` is the one used.
       skeleton: keypoint set with its edges E (the connectivity of Figure 3).
       post_update_head: "per_keypoint" (the paper) or "joint" (one head on the projected
         concatenation of all post-update features, Sec. 4.1).
@@ -67,7 +69,7 @@ class RePoseConfig:
     update_blocks: int = 4
     update_strategy: str = "trainable"
     update_passes: int = 2
-    ordering: tuple[str, ...] = BOTTOM_UP_ORDER
+    ordering: tuple[str, ...] | None = None
     skeleton: Skeleton = LSP14
     post_update_head: str = "per_keypoint"
     num_stages: int = 1
@@ -75,7 +77,6 @@ class RePoseConfig:
     heatmap_init: str = "small"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ordering", tuple(self.ordering))
         object.__setattr__(self, "skeleton", get_skeleton(self.skeleton))
         for field in ("input_size", "coarsest", "width", "keypoint_width", "f_blocks", "head_blocks",
                       "num_stages"):
@@ -105,8 +106,11 @@ class RePoseConfig:
                 f"coarsest must be a power of 2; {self.input_size} / {self.coarsest} is not")
         if self.sigma <= 0:
             raise ValueError(f"config {self.name!r}: sigma must be positive, got {self.sigma}")
-        # Validates names, coverage and repeats of the ordering against the keypoint set.
-        self.skeleton.with_ordering(self.ordering)
+        if self.ordering is not None:
+            ordering = tuple(self.ordering)
+            # Validates names, coverage and repeats of the ordering against the keypoint set.
+            self.skeleton.with_ordering(ordering)
+            object.__setattr__(self, "ordering", None if ordering == self.skeleton.ordering else ordering)
 
     @property
     def num_keypoints(self) -> int:
@@ -122,27 +126,28 @@ class RePoseConfig:
         return tuple(out)
 
     @property
+    def update_order(self) -> tuple[str, ...]:
+        """The update order of pass 1: :attr:`ordering`, else the skeleton's."""
+        return self.ordering or self.skeleton.ordering
+
+    @property
     def order_indices(self) -> tuple[int, ...]:
-        return self.skeleton.with_ordering(self.ordering).order_indices
+        return tuple(self.skeleton.index(n) for n in self.update_order)
 
     def replace(self, **changes: Any) -> RePoseConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["ordering"] = list(self.ordering)
-        d["skeleton"] = dataclasses.asdict(self.skeleton)
+        d["ordering"] = list(self.update_order)
+        d["skeleton"] = self.skeleton.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RePoseConfig:
         d = dict(d)
         sk = d.get("skeleton", LSP14.name)
-        if isinstance(sk, dict):
-            sk = Skeleton(**{k: tuple(tuple(x) if isinstance(x, list) else x for x in v)
-                             if isinstance(v, list) else v for k, v in sk.items()})
-            sk = dataclasses.replace(sk, parts=tuple((p, tuple(m)) for p, m in sk.parts))
-        d["skeleton"] = sk
+        d["skeleton"] = Skeleton.from_dict(sk) if isinstance(sk, dict) else sk
         unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown config field(s) {sorted(unknown)}")

@@ -36,11 +36,15 @@ from repose_tf.export.metadata import SAVED_MODEL_METADATA, ExportMetadata, conf
 from repose_tf.export.saved_model import (
     CROPS_SIGNATURE,
     IMAGES_SIGNATURE,
+    bfloat16_twin,
+    export_precision,
     inference_model,
     resolve_version_dir,
 )
 from repose_tf.model.builder import build_model
+from repose_tf.model.saving import model_config
 from repose_tf.skeleton import Skeleton
+from repose_tf.train.checkpoints import CheckpointError, CheckpointInfo, find_checkpoint, load_network
 
 
 class InputError(ValueError):
@@ -102,15 +106,20 @@ class Predictor(abc.ABC):
 
 
 class KerasPredictor(Predictor):
-    """A Keras model; heatmaps decoded with ``decode_method``."""
+    """A Keras model; heatmaps decoded with ``decode_method``, computed in ``precision`` ("float32" or
+    "bfloat16": :func:`repose_tf.export.saved_model.bfloat16_twin`; outputs float32 either way)."""
 
-    def __init__(self, model: keras.Model, metadata: ExportMetadata, source: Path | str) -> None:
+    def __init__(self, model: keras.Model, metadata: ExportMetadata, source: Path | str,
+                 precision: str = "float32") -> None:
         super().__init__(metadata, source)
-        net = inference_model(model, metadata)
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
+        self.precision = precision
+        net = inference_model(model if precision == "float32" else bfloat16_twin(model, metadata.config), metadata)
         size, method = metadata.config.input_size, metadata.decode_method
 
         def run(crops: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-            heatmaps = net(check_crops(crops, size), training=False)
+            heatmaps = tf.cast(net(check_crops(crops, size), training=False), tf.float32)
             return (*decode_heatmaps(heatmaps, method), heatmaps)
 
         # Any shape, so that bad crops reach check_crops (one trace for every input).
@@ -193,29 +202,50 @@ def load_keras_model(model: str | Path) -> keras.Model:
 
 
 def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = None, decode_method: str = "dark",
-                   crop: CropOptions | None = None, num_threads: int = 2) -> Predictor:
+                   crop: CropOptions | None = None, num_threads: int = 2, precision: str = "float32") -> Predictor:
     """Open a model for prediction.
 
     Args:
       model: a shipped model's name (:mod:`repose_tf.pretrained`), a SavedModel (a version directory or
-        the model directory holding numbered versions: the highest is used), a ``.tflite`` file, a
-        ``.keras`` file, or a preset name (an untrained model, with an :class:`UntrainedModelWarning`).
-      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own).
+        the model directory holding numbered versions: the highest is used), a training run directory
+        or checkpoint directory (its newest checkpoint), a ``.tflite`` file, a ``.keras`` file, or a
+        preset name (an untrained model, with an :class:`UntrainedModelWarning`).
+      config, decode_method, crop: for ``.keras`` models and presets (exports carry their own); the
+        default config is the one the model carries (:func:`repose_tf.model.saving.model_config`),
+        else the preset named like the model.
       num_threads: CPU threads of a TFLite interpreter.
+      precision: compute precision of Keras models, run directories and presets: "float32",
+        "bfloat16" or "auto" (bfloat16 on a CPU with bfloat16 instructions:
+        :func:`repose_tf.export.saved_model.export_precision`).  Exports run in the precision they
+        were exported in.
 
     Raises:
       FileNotFoundError, ValueError: a path that is none of the above.
     """
     path = Path(model)
     if not pretrained.is_pretrained(model) and path.is_dir():
-        return SavedModelPredictor(resolve_version_dir(path))
+        checkpoint = _training_checkpoint(path)
+        if checkpoint is None:
+            return SavedModelPredictor(resolve_version_dir(path))
+        cfg = checkpoint.config()
+        metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
+        return KerasPredictor(load_network(checkpoint), metadata, str(checkpoint.path),
+                              export_precision(precision).precision)
     if path.suffix == ".tflite":
         return TFLitePredictor(path, num_threads)
-    config = config or pretrained.config_for(model)
+    config = config or model_config(model)
     keras_model = load_keras_model(model)
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
-    return KerasPredictor(keras_model, metadata, model)
+    return KerasPredictor(keras_model, metadata, model, export_precision(precision).precision)
+
+
+def _training_checkpoint(path: Path) -> CheckpointInfo | None:
+    """The newest checkpoint of a run directory (or of a checkpoint directory), None for other folders."""
+    try:
+        return find_checkpoint(path)
+    except CheckpointError:
+        return None
 
 
 EXIF_ORIENTATION = 0x0112

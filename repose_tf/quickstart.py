@@ -2,7 +2,7 @@
 
     repose quickstart --out quickstart          # target: 10 minutes on 2 CPU cores
     repose quickstart --out /tmp/qs --smoke     # every step on a handful of people, for tests
-    repose quickstart --out qs-long --steps 4200  # the same recipe, three times longer
+    repose quickstart --out qs-long --steps 4200  # exactly 4200 steps of the same recipe, however long
 
 Steps and what they leave in ``out``:
 
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repose_tf.data.augment import AugmentConfig
+from repose_tf.hardware import cpu_name
 from repose_tf.train.fit import TrainRecipe
 
 if TYPE_CHECKING:
@@ -50,9 +51,13 @@ class QuickstartPlan:
     Attributes:
       train_count: synthetic training people (seed :data:`TRAIN_SEED`).
       val_count: held-out people (seed :data:`VAL_SEED`).
-      recipe: the training recipe.
+      recipe: the training recipe; with ``time_budget`` its ``steps`` is only a ceiling.
       flip: flip test in the evaluation.
       decode: heatmap decoding of the evaluation.
+      time_budget: seconds the whole job aims at (None: train ``recipe.steps``).  Training gets
+        what the data generation leaves, less :data:`AFTER_TRAINING_SECONDS`, and stops where its
+        measured pace reaches by then (:func:`repose_tf.train.fit`'s ``time_budget``), so a
+        slower machine trains fewer steps instead of overrunning.
     """
 
     train_count: int
@@ -60,6 +65,7 @@ class QuickstartPlan:
     recipe: TrainRecipe
     flip: bool = True
     decode: str = "dark"
+    time_budget: float | None = None
 
 
 # Measured (docs/training.md, benchmarks/quickstart_plans.py): with the paper's augmentation
@@ -68,11 +74,17 @@ class QuickstartPlan:
 # same crops and about the same time) learn fastest.  The held-out people keep the generator's
 # full variety (whole-body rotation, occlusion, clutter).
 QUICK_AUGMENT = AugmentConfig(scale_range=(0.9, 1.1), max_rotation=0.0)
+TARGET_SECONDS = 600.0  # the whole job, on a 2-core CPU
+# Evaluation, export and pictures after training: about 40 s on this project's 2-core machine
+# (docs/training.md); kept out of the training budget with room to spare.
+AFTER_TRAINING_SECONDS = 60.0
+MIN_TRAINING_SECONDS = 60.0
 FULL = QuickstartPlan(
     train_count=4000, val_count=300,
-    recipe=TrainRecipe(steps=1400, batch_size=8, learning_rate=5e-3, schedule="cosine", warmup_steps=50,
+    recipe=TrainRecipe(steps=20_000, batch_size=8, learning_rate=5e-3, schedule="cosine", warmup_steps=50,
                        checkpoint_every=200, pck_every=700, val_limit=100, shuffle_buffer=4000,
-                       augment=QUICK_AUGMENT))
+                       precision="auto", augment=QUICK_AUGMENT),
+    time_budget=TARGET_SECONDS)
 SMOKE = QuickstartPlan(
     train_count=12, val_count=6,
     recipe=TrainRecipe(steps=2, batch_size=4, checkpoint_every=1, pck_every=2, shuffle_buffer=16))
@@ -81,14 +93,14 @@ SMOKE = QuickstartPlan(
 def plan_for(smoke: bool = False, steps: int | None = None) -> QuickstartPlan:
     """:data:`SMOKE` or :data:`FULL`, with ``steps`` training steps instead of the plan's if given.
 
-    A longer run keeps the recipe (its cosine decay spans the new ``steps``); the ten-minute
-    target is :data:`FULL`'s.  Raises ValueError (from :class:`TrainRecipe`) for ``steps`` that
-    is not a positive integer.
+    :data:`FULL` fills its ten minutes (``time_budget``); with ``steps`` the run trains exactly
+    that many steps (its cosine decay spans them) whatever the time.  Raises ValueError (from
+    :class:`TrainRecipe`) for ``steps`` that is not a positive integer.
     """
     plan = SMOKE if smoke else FULL
     if steps is None:
         return plan
-    return dataclasses.replace(plan, recipe=dataclasses.replace(plan.recipe, steps=steps))
+    return dataclasses.replace(plan, recipe=dataclasses.replace(plan.recipe, steps=steps), time_budget=None)
 
 
 def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False, progress: bool = True,
@@ -122,8 +134,10 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
     seconds["data"] = time.time() - clock
 
     clock = time.time()
+    budget = None if plan.time_budget is None else max(
+        MIN_TRAINING_SECONDS, plan.time_budget - seconds["data"] - AFTER_TRAINING_SECONDS)
     result = fit(cfg, train_pattern, out / "run", val_data=val_pattern, recipe=plan.recipe, strategy="default",
-                 progress=progress)
+                 progress=progress, time_budget=budget)
     seconds["train"] = time.time() - clock
 
     clock = time.time()
@@ -149,14 +163,15 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
         "preset": cfg.to_dict(),
         "plan": {"train_count": plan.train_count, "val_count": plan.val_count, "train_seed": TRAIN_SEED,
                  "val_seed": VAL_SEED, "image_size": IMAGE_SIZE, "flip": plan.flip, "decode": plan.decode,
-                 "recipe": plan.recipe.to_dict(), "smoke": smoke},
+                 "recipe": plan.recipe.to_dict(), "smoke": smoke, "time_budget": plan.time_budget,
+                 "training_budget": budget},
         "metric": synthetic.metric,
         "pck": synthetic.parts["Mean"],
         "parts": synthetic.parts,
         "n_val": synthetic.n,
         "steps": result.step,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
-        "machine": {"cpus": os.cpu_count(), "load_average_at_start": round(load_before, 2)},
+        "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "load_average_at_start": round(load_before, 2)},
         "files": {"run": str(result.out_dir), "model": str(result.final_model), "eval": str(out / "eval" / "eval.json"),
                   "savedmodel": str(export_dir), "overlay": str(overlay),
                   "training_curves": str(curves)},

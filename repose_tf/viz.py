@@ -587,9 +587,8 @@ def pck_curves(thresholds: np.ndarray | Sequence[float],
         if arr.shape != (t.size, skeleton.num_keypoints):
             raise ValueError(f"rates must be (T, K) = ({t.size}, {skeleton.num_keypoints}) for "
                              f"skeleton {skeleton.name!r}; got {arr.shape}")
-        parts = skeleton.parts or tuple((name, (name,)) for name in skeleton.keypoints)
         curves = {part: arr[:, [skeleton.index(m) for m in members]].mean(axis=1)
-                  for part, members in parts}
+                  for part, members in skeleton.table_parts}
         mean_curve = arr.mean(axis=1)
     if mean is not None:
         mean_curve = np.asarray(mean, dtype=np.float64)

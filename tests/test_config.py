@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from repose_tf.config import PAPER_COMPLEXITY, PRESETS, RePoseConfig, get_config
-from repose_tf.skeleton import BOTTOM_UP_ORDER, LSP14, Skeleton
+from repose_tf.skeleton import BOTTOM_UP_ORDER, COCO17, LSP14, TOP_DOWN_ORDER, Skeleton
 
 
 def test_every_paper_figure_has_a_preset() -> None:
@@ -52,3 +54,27 @@ def test_dict_round_trip() -> None:
     cfg = get_config("repose_topdown")
     assert RePoseConfig.from_dict(cfg.to_dict()) == cfg
     assert RePoseConfig.from_dict({"name": "x", "skeleton": "lsp14"}).skeleton == LSP14
+
+
+def test_a_custom_skeleton_needs_its_ordering_once_or_not_at_all() -> None:
+    given = Skeleton("arm", ("shoulder", "elbow", "wrist"), (("shoulder", "elbow"), ("elbow", "wrist")), (),
+                     ("shoulder", "elbow", "wrist"))
+    assert RePoseConfig(skeleton=given).update_order == ("shoulder", "elbow", "wrist")
+    derived = Skeleton("arm", given.keypoints, given.edges, ())
+    assert RePoseConfig(skeleton=derived).update_order == ("elbow", "shoulder", "wrist")
+    coco = get_config("tiny").replace(skeleton=COCO17)
+    assert coco.update_order == COCO17.ordering and coco.num_keypoints == 17
+    with pytest.raises(ValueError, match="unknown keypoint"):
+        get_config("repose_topdown").replace(skeleton=COCO17)  # its own ordering names LSP keypoints
+
+
+def test_an_ordering_equal_to_the_skeletons_is_the_default() -> None:
+    written_before = {**get_config("tiny").to_dict(), "ordering": list(BOTTOM_UP_ORDER)}
+    assert RePoseConfig.from_dict(written_before) == get_config("tiny")
+    assert RePoseConfig(ordering=BOTTOM_UP_ORDER).ordering is None
+    assert get_config("repose_topdown").update_order == TOP_DOWN_ORDER
+
+
+def test_a_custom_skeleton_round_trips_through_json() -> None:
+    cfg = get_config("tiny").replace(skeleton=COCO17)
+    assert RePoseConfig.from_dict(json.loads(cfg.to_json())) == cfg

@@ -122,3 +122,20 @@ def test_exif_orientation_turns_photos_upright() -> None:
     plain = encode(pixels)
     assert apply_exif_orientation(plain) is plain
     assert apply_exif_orientation(b"not an image") == b"not an image"
+
+
+def test_keras_models_compute_in_bfloat16_when_asked_or_when_auto_finds_it(monkeypatch: pytest.MonkeyPatch):
+    import repose_tf.export.saved_model as saved_model_module
+    from repose_tf.hardware import PrecisionChoice
+
+    jpeg, _ = person_image(2, 128)
+    exact = load_predictor("lsp-small")
+    fast = load_predictor("lsp-small", precision="bfloat16")
+    assert (exact.precision, fast.precision) == ("float32", "bfloat16")
+    # Within bfloat16's rounding: 0.5 crop pixels (64 px crops of a 128 px image: 1 image pixel).
+    np.testing.assert_allclose(fast.predict_images([jpeg]).keypoints, exact.predict_images([jpeg]).keypoints, atol=1.0)
+    assert fast.predict_crops(np.zeros((1, 64, 64, 3), np.float32)).heatmaps.dtype == np.float32
+    monkeypatch.setattr(saved_model_module, "auto_precision", lambda: PrecisionChoice("float32", "no bf16 here"))
+    assert load_predictor("lsp-small", precision="auto").precision == "float32"
+    monkeypatch.setattr(saved_model_module, "auto_precision", lambda: PrecisionChoice("bfloat16", "bf16 here"))
+    assert load_predictor("lsp-small", precision="auto").precision == "bfloat16"

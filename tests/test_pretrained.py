@@ -66,6 +66,7 @@ def test_predict_without_model_draws_the_person(datasets: Path, tmp_path: Path) 
     run = run_cli(["predict", *images, "--out", str(tmp_path), "--no-progress"])
     assert run.code == 0
     assert run.stdout.startswith(f"model: {pretrained.DEFAULT_MODEL} (pretrained: ")
+    assert ", computing in bfloat16\n" in run.stdout or ", computing in float32\n" in run.stdout
     joints = scipy.io.loadmat(datasets / "lsp" / "joints.mat")["joints"]  # (3, 14, 2000), 1-based
     gt = joints[:2, :, [i - 1 for i in numbers]].transpose(2, 1, 0) - 1.0
     predicted = np.array([[[k["x"], k["y"]] for k in json.loads((tmp_path / f"im{i:04d}.json").read_text())

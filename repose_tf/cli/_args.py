@@ -28,6 +28,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    """A number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
 def image_range(text: str) -> range:
     """``FIRST-LAST``: 1-based, inclusive image numbers with 1 <= FIRST <= LAST, as 0-based indices."""
     first, sep, last = text.partition("-")

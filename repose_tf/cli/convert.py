@@ -1,8 +1,10 @@
-"""``repose convert``: benchmark datasets (or synthetic people) -> TFRecord shards.
+"""``repose convert``: benchmark datasets, COCO-format keypoint sets (or synthetic people) -> TFRecord shards.
 
     repose convert lsp   --joints lsp/joints.mat   --images lsp/images   --out tfrecords [--split train|test|all]
     repose convert lspet --joints lspet/joints.mat --images lspet/images --out tfrecords
     repose convert mpii  --annotations valid.json  --images mpii/images  --out tfrecords [--gt-mat gt_valid.mat]
+    repose convert coco  --annotations person_keypoints_train.json --images images --out tfrecords \
+        [--category NAME] [--skeleton my_body.json] [--split train] [--dataset coco]
     repose convert synthetic --count 512 --seed 0 --out tfrecords [--image-size 192]
 
 Each split lands as ``<out>/<dataset>-<split>-NNNNN-of-MMMMM.tfrecord`` plus the sidecar
@@ -60,7 +62,7 @@ def _add_benchmark_options(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "convert", help="convert LSP, LSPET, MPII (or synthetic people) to TFRecord shards",
+        "convert", help="convert LSP, LSPET, MPII, COCO-format keypoints (or synthetic people) to TFRecord shards",
         description="Write one tf.train.Example per person into <out>/<dataset>-<split>-NNNNN-of-MMMMM"
                     ".tfrecord, with a JSON sidecar <out>/<dataset>-<split>.json.")
     sub = p.add_subparsers(dest="dataset", required=True, metavar="DATASET")
@@ -92,6 +94,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_benchmark_options(mpii)
     mpii.set_defaults(func=run_mpii)
 
+    coco = sub.add_parser("coco", help="COCO keypoint JSON (also CVAT, Label Studio, Roboflow exports) + images")
+    coco.add_argument("--annotations", required=True, type=Path, help="the COCO keypoint JSON")
+    coco.add_argument("--images", required=True, type=Path, help="the folder the images' file_name is relative to")
+    coco.add_argument("--category", metavar="NAME",
+                      help="the category to convert (default: the only one with keypoints)")
+    coco.add_argument("--skeleton", metavar="FILE|NAME",
+                      help="a skeleton JSON file or preset (coco17) replacing the category's: the same keypoint "
+                           "names in the same order, with edges, flip pairs, ordering and table parts of your own")
+    coco.add_argument("--split", help="the split's name (default: from the file name, e.g. *val*.json -> valid)")
+    coco.add_argument("--dataset", default="coco",
+                      help="the dataset's name in the shard names and evaluation tables (default coco)")
+    _add_benchmark_options(coco)
+    coco.set_defaults(func=run_coco)
+
     syn = sub.add_parser("synthetic", help="synthetic people (repose_tf.data.synthetic)")
     syn.add_argument("--count", required=True, type=positive_int, help="number of people")
     syn.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -121,6 +137,11 @@ def _report(summaries: list[dict[str, Any]], out: Path) -> int:
         skipped = f", skipped {counts['skipped']} {counts['skipped_by_reason']}" if counts["skipped"] else ""
         print(f"{s['dataset']}-{s['split']}: wrote {counts['written']} record(s) in {len(s['shards'])} "
               f"shard(s){skipped} -> {out / (s['dataset'] + '-' + s['split'])}-*.tfrecord")
+        if "selection" in s:
+            left = s["selection"]
+            print(f"  category {left['category']!r}, skeleton {s['skeleton']!r} ({len(s['keypoints'])} keypoints); "
+                  f"left out: {left['crowd']} crowd, {left['no_keypoints']} without a labelled keypoint, "
+                  f"{left['other_categories']} of other categories")
     return 0
 
 
@@ -152,6 +173,15 @@ def run_mpii(args: argparse.Namespace) -> int:
 
     return _run(convert_mpii, args, annotation_file=args.annotations, images_dir=args.images,
                 split=args.split, gt_mat=args.gt_mat)
+
+
+def run_coco(args: argparse.Namespace) -> int:
+    from repose_tf.data.convert.coco import convert_coco
+    from repose_tf.skeleton_file import load_skeleton
+
+    skeleton = None if args.skeleton is None else load_skeleton(args.skeleton)
+    return _run(convert_coco, args, annotation_file=args.annotations, images_dir=args.images, split=args.split,
+                category=args.category, skeleton=skeleton, dataset=args.dataset)
 
 
 def run_synthetic(args: argparse.Namespace) -> int:

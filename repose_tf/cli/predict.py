@@ -4,7 +4,8 @@
     repose predict photo.jpg --model savedmodel/repose --out predictions
 
 ``--model`` is a pretrained model's name (default ``lsp-small``: :mod:`repose_tf.pretrained`), a
-SavedModel directory (or one of its versions), a ``.tflite`` file, a ``.keras`` file or a preset
+SavedModel directory (or one of its versions), a training run or checkpoint directory (its newest
+checkpoint), a ``.tflite`` file, a ``.keras`` file or a preset
 name (an untrained network: the command warns).  Without ``--box`` each image is its own person box (the
 centred square of the whole image); one ``--box x,y,w,h`` applies to every image, or give
 one per image, in order.  For ``IMAGE`` the command writes ``<out>/<stem>.json``::
@@ -56,11 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "predict", help="predict keypoints of images: JSON and overlay PNG per image",
         description="Predict the keypoints of the person in each image with a pretrained model (default), a "
-                    "SavedModel, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png per image.")
+                    "SavedModel, training run, .tflite or .keras model; write <out>/<stem>.json and <out>/<stem>.png "
+                    "per image.")
     p.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="JPEG or PNG files")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"a pretrained model's name (default: {DEFAULT_MODEL}, trained on LSP + LSPET; docs/models.md), "
-                        "SavedModel directory, .tflite file, .keras file, or preset name (untrained: random weights)")
+                        "SavedModel directory, training run or checkpoint directory, .tflite file, .keras file, "
+                        "or preset name (untrained: random weights)")
     p.add_argument("--box", type=_box, action="append", metavar="X,Y,W,H",
                    help="person box in pixels (top-left corner, width, height): once for all images or once "
                         "per image; default: the whole image")
@@ -68,6 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--decode", default="dark", metavar="METHOD",
                    help=".keras models and presets: heatmap decoding dark (default), quarter or argmax")
     p.add_argument("--threads", type=int, default=2, help="TFLite interpreter threads (default 2)")
+    p.add_argument("--precision", default="auto", choices=("auto", "float32", "bfloat16"),
+                   help="pretrained and .keras models, run directories: compute precision; auto (default): "
+                        "bfloat16 on a CPU with AVX512-BF16 or AMX, float32 otherwise.  Exports run as exported")
     p.add_argument("--no-overlay", action="store_true", help="write only the JSON files")
     p.add_argument("--overwrite", action="store_true",
                    help="replace outputs of an earlier run in --out (inputs are never written over)")
@@ -105,7 +111,7 @@ def _check_outputs(images: Sequence[Path], stems: Sequence[str], out: Path, over
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from repose_tf.inference import InputError, apply_exif_orientation, load_predictor
+    from repose_tf.inference import InputError, KerasPredictor, apply_exif_orientation, load_predictor
     from repose_tf.viz import save_overlay
 
     boxes = args.box or []
@@ -116,8 +122,10 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise UserError(f"{path}: no such image file")
     _check_outputs(args.images, stems, args.out, not args.no_overlay, args.overwrite)
-    predictor = load_predictor(args.model, decode_method=args.decode, num_threads=args.threads)
-    print(f"model: {_describe(args.model)}")
+    predictor = load_predictor(args.model, decode_method=args.decode, num_threads=args.threads,
+                               precision=args.precision)
+    computes = f", computing in {predictor.precision}" if isinstance(predictor, KerasPredictor) else ""
+    print(f"model: {_describe(args.model)}{computes}")
     args.out.mkdir(parents=True, exist_ok=True)
     for i, (path, stem) in enumerate(tqdm(list(zip(args.images, stems, strict=True)), desc="predict", unit="image",
                                           disable=args.no_progress or len(args.images) == 1)):

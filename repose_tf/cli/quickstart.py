@@ -2,7 +2,7 @@
 
     repose quickstart --out quickstart
     repose quickstart --out /tmp/qs --smoke      # every step on a handful of people (seconds of training)
-    repose quickstart --out qs-long --steps 4200 # the same recipe, three times longer
+    repose quickstart --out qs-long --steps 4200 # exactly 4200 steps of the same recipe, however long
 
 See :mod:`repose_tf.quickstart` for what lands in ``--out``.
 """
@@ -24,8 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("quickstart"), help="output folder (default: quickstart)")
     p.add_argument("--smoke", action="store_true", help="tiny counts and steps: checks that every step runs")
     p.add_argument("--steps", type=positive_int, metavar="N",
-                   help="training steps (default: the plan's, about ten minutes on 2 CPU cores); the same "
-                        "recipe with its cosine decay spread over N steps")
+                   help="train exactly N steps, whatever the time (default: as many as fit the ten minutes, "
+                        "planned from the measured step time); the same recipe with its cosine decay spread over "
+                        "the steps")
     p.add_argument("--workers", type=positive_int, metavar="N", help="processes generating people (default: cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)

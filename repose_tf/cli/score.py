@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(.mat = 1-based, else 0-based)")
     p.add_argument("--json", type=Path, metavar="OUT", help="also write the scores as JSON")
     p.add_argument("--markdown", action="store_true", help="print the table as markdown")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, tensorflow=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from repose_tf.cli import UserError
-from repose_tf.cli._args import output_problem, positive_float, positive_int
+from repose_tf.cli._args import fraction, output_problem, positive_float, positive_int
 from repose_tf.hardware import PRECISIONS
 
 
@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="compute precision; variables stay float32.  auto (default): float16 on a GPU, bfloat16 "
                         "on a TPU or a CPU with AVX512-BF16/AMX-BF16, float32 otherwise; the run says what it chose")
     p.add_argument("--xla", action="store_true", help="XLA-compile the training step (jit_compile)")
+    p.add_argument("--time-budget", type=positive_float, metavar="MINUTES",
+                   help="train for this long (tracing included): the run measures its pace and stops at the step "
+                        "it reaches by then (at most --steps), the cosine schedule decaying to that step")
+    p.add_argument("--max-bad-fraction", type=fraction, default=0.01, metavar="F",
+                   help="largest share of unreadable training records (truncated shard, corrupt image) that is "
+                        "skipped with a report; more stops the run before training (default 0.01)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -88,9 +94,10 @@ def run(args: argparse.Namespace) -> int:
                          precision=args.precision, jit_compile=args.xla)
     try:
         result = fit(config, sources, args.out, val_data=args.val, recipe=recipe, strategy=args.strategy,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, max_bad_fraction=args.max_bad_fraction,
+                     time_budget=None if args.time_budget is None else 60 * args.time_budget)
     except TrainingDiverged as e:
         raise UserError(str(e)) from None
     except tf.errors.OpError as e:
         raise UserError(f"training stopped on a TensorFlow error: {' '.join(e.message.split())[:500]}") from None
-    return 0 if result.step >= recipe.steps else 1
+    return 0 if result.step >= result.last_step else 1

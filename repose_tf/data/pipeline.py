@@ -48,9 +48,14 @@ Evaluation batches (``mode="eval"``: the deterministic person-box crop, no augme
         "extra_visible":    (B, J) bool, False in the padding
     }
 
+and, with ``person_box=True``, ``meta["person_box"]``: (B, 4) float32 x1, y1, x2, y2 stored
+pixels of the annotated person box (zeros where a record has none), or (B, 0) when no record
+of the batch has one.
+
 Corrupt data: in training, an example whose image fails to decode (or whose record fails to
 parse past the per-file check) is skipped, and TensorFlow logs a warning with the error for
-each skip, so one bad JPEG does not end a long run.  In evaluation nothing is skipped, since
+each skip, so one bad JPEG does not end a long run; :func:`repose_tf.train.fit` counts such
+records (and truncated shards) before it trains (:mod:`repose_tf.data.scan`).  In evaluation nothing is skipped, since
 a missing example would silently change the benchmark: the iteration fails with the
 decoder's ``InvalidArgumentError``.  An image whose size differs from the record's
 ``image/height``/``image/width`` fails with an assertion naming the image id (in training it
@@ -102,6 +107,7 @@ def make_dataset(
     drop_remainder: bool | None = None,
     crop_on_decode: bool = True,
     jit_compile: bool = True,
+    person_box: bool = False,
 ) -> tf.data.Dataset:
     """Batches of person crops from TFRecords written by :func:`repose_tf.data.records.serialize`.
 
@@ -124,6 +130,7 @@ def make_dataset(
         the CPU per image (docs/pipeline.md), for a few seconds of compilation per bucket
         of image sizes.  Without it the same ops run unfused (same numbers up to float
         rounding).
+      person_box: eval: add the records' person boxes to the meta (for box-normalised PCK).
 
     Returns:
       A ``tf.data.Dataset`` of ``(images, targets)`` (train) or ``(images, targets, meta)``
@@ -163,7 +170,8 @@ def make_dataset(
     # otherwise dominates the time to build the pipeline.
     @tf.autograph.experimental.do_not_convert
     def decode(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        return _decode_example(serialized, skeleton, region_config, crop_on_decode, keep_meta=not train)
+        return _decode_example(serialized, skeleton, region_config, crop_on_decode, keep_meta=not train,
+                               person_box=person_box and not train)
 
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     if train:
@@ -262,14 +270,38 @@ def check_records(files: Sequence[str], skeleton: Skeleton) -> None:
                              f"expects {skeleton.name!r} with {skeleton.num_keypoints}")
 
 
+def decode_example(serialized: tf.Tensor, skeleton: Skeleton) -> dict[str, tf.Tensor]:
+    """One record -> its whole decoded image (flat ``pixels`` (h*w, 3) uint8) and fields, decoded as
+    training decodes it: fails where training would skip the record."""
+    return _decode_example(serialized, skeleton, None, False, keep_meta=False)
+
+
+def dataset_names(files: Sequence[str]) -> list[str]:
+    """The ``dataset`` field of the first record of each file, unique and sorted: the datasets whose
+    outputs (``predictions-<dataset>.npy``, ...) an evaluation of ``files`` writes.  Empty files and
+    files that are not person records add nothing (:func:`check_records` reports those)."""
+    names = set()
+    for path in files:
+        try:
+            first = [raw.numpy() for raw in tf.data.TFRecordDataset(path).take(1)]
+            feature = tf.train.Example.FromString(first[0]).features.feature if first else {}
+        except Exception:  # tf.errors.OpError of the reader, protobuf's DecodeError
+            continue
+        if "dataset" in feature:
+            names.add(feature["dataset"].bytes_list.value[0].decode(errors="replace"))
+    return sorted(names)
+
+
 def _decode_example(
     serialized: tf.Tensor, skeleton: Skeleton, region_config: AugmentConfig | None, crop_on_decode: bool,
     keep_meta: bool,
+    person_box: bool = False,
 ) -> dict[str, tf.Tensor]:
     """One record -> its decoded image window and fields.
 
     Returns flat ``pixels`` (h*w, 3) uint8 of the window, its ``size`` (h, w) and ``origin``
-    (x, y) in stored pixels, and the record's fields (those of the eval meta if ``keep_meta``).
+    (x, y) in stored pixels, and the record's fields (those of the eval meta if ``keep_meta``,
+    and its ``person_box`` if asked).
     """
     ex = records.parse(serialized, skeleton.num_keypoints)
     same_skeleton = tf.debugging.Assert(
@@ -297,6 +329,8 @@ def _decode_example(
     if keep_meta:
         out.update({key: ex[key] for key in ("visible", "head_box", "has_head_box", "source/offset", "source/scale",
                                              "image/id", "dataset", "person/index", "extra/joints", "extra/visible")})
+    if person_box:
+        out["person_box"] = ex["person_box"]
     return out
 
 
@@ -368,4 +402,5 @@ def _meta(batch: dict[str, tf.Tensor], stored_from_crop: tf.Tensor) -> dict[str,
         "scale": batch["scale"],
         "extra_joints": batch["extra/joints"],
         "extra_visible": tf.cast(batch["extra/visible"], tf.bool),
+        **({"person_box": batch["person_box"]} if "person_box" in batch else {}),
     }

@@ -25,6 +25,9 @@ Feature keys (K = number of keypoints of the record's skeleton):
   has_head_box        int64    1 when head_box is known
   extra/joints        float[J*2] benchmark-native joints (e.g. MPII's 16), stored pixels
   extra/visible       int64[J]    1 where the benchmark-native joint is annotated (MPII: 1 - jnt_missing)
+  person_box          float[4] or absent: x1, y1, x2, y2 of the annotated person box (COCO's bbox),
+                      stored pixels, x2 - x1 = its width; present only when the source gives one
+                      (an optional feature: records without it are unchanged, still schema version 1)
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class PersonRecord:
     source_width: int | None = None
     extra_joints: np.ndarray | None = None  # (J, 2)
     extra_visible: np.ndarray | None = None  # (J,)
+    person_box: np.ndarray | None = None  # (4,) x1, y1, x2, y2
 
 
 def _bytes(v: bytes) -> tf.train.Feature:
@@ -105,6 +109,8 @@ def serialize(rec: PersonRecord) -> bytes:
         "extra/joints": _floats(rec.extra_joints if rec.extra_joints is not None else np.zeros((0, 2))),
         "extra/visible": _ints(rec.extra_visible if rec.extra_visible is not None else np.zeros(0)),
     }
+    if rec.person_box is not None:
+        feats["person_box"] = _floats(rec.person_box)
     # deterministic: map fields in key order, so that reruns in other processes write the same bytes
     # (protobuf's map order follows the process's hash seed otherwise).
     return tf.train.Example(features=tf.train.Features(feature=feats)).SerializeToString(deterministic=True)
@@ -135,16 +141,19 @@ def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature | tf.io.
         "has_head_box": fixed([], tf.int64),
         "extra/joints": tf.io.VarLenFeature(tf.float32),
         "extra/visible": tf.io.VarLenFeature(tf.int64),
+        "person_box": tf.io.VarLenFeature(tf.float32),
     }
 
 
 def parse(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Tensor]:
     """Parse one serialized Example (scalar string tensor) into a dict of tensors.
 
-    ``keypoints`` comes back as (K, 2); the extra/* sparse features as dense vectors.
+    ``keypoints`` comes back as (K, 2); the extra/* sparse features and ``person_box`` as dense
+    vectors (``person_box`` empty when the record has none).
     """
     ex = tf.io.parse_single_example(serialized, feature_spec(num_keypoints))
     ex["keypoints"] = tf.reshape(ex["keypoints"], [num_keypoints, 2])
     ex["extra/joints"] = tf.reshape(tf.sparse.to_dense(ex["extra/joints"]), [-1, 2])
     ex["extra/visible"] = tf.sparse.to_dense(ex["extra/visible"])
+    ex["person_box"] = tf.sparse.to_dense(ex["person_box"])
     return ex

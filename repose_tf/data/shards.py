@@ -5,6 +5,10 @@ A dataset split lands in ``out_dir`` as
   ``<dataset>-<split>-NNNNN-of-MMMMM.tfrecord``  one serialized :class:`PersonRecord` per record
   ``<dataset>-<split>.json``                     the sidecar: counts, skips, skeleton, conventions
 
+The sidecar carries the whole skeleton (``skeleton_definition``: names, edges, flip pairs,
+ordering, parts), so training on the shards needs nothing more: :func:`records_skeleton`
+reads it back from the shards' paths.
+
 Shards are written into a hidden temporary folder inside ``out_dir`` and renamed into place
 only once the whole split is written, so a failure (bad input in strict mode, Ctrl-C) leaves
 the previous output untouched and no temporary file behind.  Rewriting a split removes its
@@ -25,7 +29,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +37,7 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from repose_tf.skeleton import LSP14, Skeleton
+from repose_tf.skeleton import LSP14, SKELETONS, Skeleton
 from repose_tf.tempdirs import owned_temp_dir
 
 if TYPE_CHECKING:
@@ -43,8 +47,10 @@ DEFAULT_RECORDS_PER_SHARD = 1000
 LOGGED_SKIPS = 5  # skipped people logged one by one per reason; the rest are counted in one line
 _log = logging.getLogger(__name__)
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+_SHARD = re.compile(r"(?P<prefix>[A-Za-z0-9_]+-[A-Za-z0-9_]+)-\d{5}-of-\d{5}\.tfrecord")
 # Keys of the sidecar that write_shards fills itself; ``metadata`` may not override them.
-_RESERVED = ("dataset", "split", "schema_version", "skeleton", "keypoints", "counts", "shards", "skipped")
+_RESERVED = ("dataset", "split", "schema_version", "skeleton", "skeleton_definition", "keypoints", "counts",
+             "shards", "skipped")
 # Conventions of the schema itself (records.py), true of every record; in every sidecar.
 SCHEMA_CONVENTIONS = {
     "pixels": "0-based (x, y) pixels of the stored image, pixel centres at integers",
@@ -108,6 +114,37 @@ def read_records(out_dir: str | os.PathLike, dataset: str, split: str,
         yield {k: v.numpy() for k, v in parse(serialized, skeleton.num_keypoints).items()}
 
 
+def records_skeleton(files: Sequence[str | os.PathLike]) -> Skeleton | None:
+    """The skeleton the sidecars of shard ``files`` name, or None when none of them has a sidecar.
+
+    A sidecar of an earlier version names its skeleton without defining it: a preset's name is
+    looked up; files that are not ``<dataset>-<split>-NNNNN-of-MMMMM.tfrecord`` have no sidecar.
+
+    Raises:
+      ValueError: a sidecar that cannot be read, a skeleton it names but does not define, or
+        shards of different skeletons (each message names the file).
+    """
+    found: dict[str, Skeleton] = {}
+    for file in files:
+        match = _SHARD.fullmatch(Path(file).name)
+        path = Path(file).with_name(f"{match['prefix']}.json") if match else None
+        if path is None or str(path) in found or not path.is_file():
+            continue
+        try:
+            sidecar = json.loads(path.read_text())
+            definition = sidecar.get("skeleton_definition")
+            name = sidecar["skeleton"]
+            found[str(path)] = Skeleton.from_dict(definition) if definition is not None else SKELETONS[name]
+        except (OSError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"{path}: not a sidecar that gives the records' skeleton ({type(e).__name__}: {e})"
+                             ) from None
+    skeletons = {json.dumps(sk.to_dict(), sort_keys=True): (path, sk) for path, sk in found.items()}
+    if len(skeletons) > 1:
+        described = "; ".join(f"{path}: {sk.name!r} ({sk.num_keypoints} keypoints)" for path, sk in skeletons.values())
+        raise ValueError(f"the shards use different skeletons: {described}")
+    return next(iter(skeletons.values()))[1] if skeletons else None
+
+
 def _check_name(what: str, value: str) -> None:
     if not _NAME.fullmatch(value):
         raise ValueError(f"{what} name {value!r} must be letters, digits and '_' only "
@@ -158,7 +195,8 @@ def write_shards(
       progress: show a tqdm progress bar.
 
     Returns:
-      The sidecar content: dataset, split, schema_version, skeleton, keypoints,
+      The sidecar content: dataset, split, schema_version, skeleton (its name),
+      skeleton_definition (:meth:`Skeleton.to_dict`), keypoints,
       counts {written, skipped, skipped_by_reason}, shards [{file, records}], skipped
       [{reason, file, index, detail}], the ``metadata`` entries, and conventions.
 
@@ -200,6 +238,7 @@ def write_shards(
             "split": split,
             "schema_version": SCHEMA_VERSION,
             "skeleton": skeleton.name,
+            "skeleton_definition": skeleton.to_dict(),
             "keypoints": list(skeleton.keypoints),
             "counts": {
                 "written": written,

@@ -12,6 +12,7 @@ from repose_tf.eval.benchmarks import (
 from repose_tf.eval.metrics import (
     JointPCK,
     PCKCurve,
+    box_sizes,
     format_part_table,
     head_sizes,
     part_table,
@@ -22,6 +23,6 @@ from repose_tf.eval.metrics import (
 
 __all__ = [
     "BenchmarkFileError", "BenchmarkScore", "load_lsp_gt", "load_mpii_gt", "read_predictions",
-    "score_lsp", "score_mpii", "JointPCK", "PCKCurve", "format_part_table", "head_sizes",
+    "score_lsp", "score_mpii", "JointPCK", "PCKCurve", "box_sizes", "format_part_table", "head_sizes",
     "part_table", "pck", "pck_curve", "torso_sizes",
 ]

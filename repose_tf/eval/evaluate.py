@@ -15,15 +15,20 @@ Steps (:func:`evaluate` runs them all; ``repose evaluate`` is its command line):
    mapped back to the pixels of the original image: crop -> stored image by the inverse affine of
    the crop, stored -> source image by the record's ``source_offset``/``source_scale``.
 3. :func:`score`: per dataset of the records, the table of the paper's Tables 1-2 (Head,
-   Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean) with :mod:`repose_tf.eval.metrics`:
+   Shoulder, Elbow, Wrist, Hip, Knee, Ankle, Mean; for another skeleton its ``parts``, or one
+   column per keypoint when it has none) with :mod:`repose_tf.eval.metrics`:
 
    * PCK@0.2 with torso normalisation (left shoulder - right hip of the ground truth), for LSP,
-     LSPET, synthetic and any other records;
+     LSPET, synthetic and any other records of the LSP14 skeleton;
+   * "box PCK@0.2", normalised by the longer side of the annotated person box (COCO's bbox;
+     mmpose's ``PCKAccuracy`` default), for records of any other skeleton that all carry a
+     person box; else the torso, when the skeleton names one (:attr:`Skeleton.torso`);
    * PCKh@0.5 (0.6 x head-box diagonal) for MPII records that all carry head boxes; "Head" is
      the head top alone, as in MPII's table.
 
-   Annotated keypoints count (occluded ones included); a keypoint outside the image is not
-   annotated and does not count.
+   ``norm`` chooses the PCK's reference length ("torso" or "box") instead.  Annotated
+   keypoints count (occluded ones included); a keypoint outside the image is not annotated
+   and does not count.
 4. :func:`save_predictions`: per dataset, an (N, J, 2) ``.npy`` of 0-based source-image pixels
    in the benchmark's joint order, which ``repose score`` reads: LSP order (14) for LSP-style
    records, MPII order (16) for MPII records, whose pelvis and thorax (not predicted, not in
@@ -50,10 +55,12 @@ from repose_tf.codec import DECODE_METHODS, decode_heatmaps, flip_back
 from repose_tf.config import RePoseConfig
 from repose_tf.data.augment import apply_affine, stored_to_source
 from repose_tf.data.pipeline import make_dataset, resolve_files
+from repose_tf.data.scan import count_readable
 from repose_tf.eval.benchmarks import LSP_THRESHOLD, MPII_PARTS, MPII_THRESHOLD, PAPER_RESULTS
 from repose_tf.eval.metrics import (
     JointPCK,
     PCKCurve,
+    box_sizes,
     format_part_table,
     head_sizes,
     part_table,
@@ -61,9 +68,10 @@ from repose_tf.eval.metrics import (
     torso_sizes,
 )
 from repose_tf.model.builder import output_names
-from repose_tf.skeleton import MPII16_NAMES, MPII_TO_LSP14, Skeleton
+from repose_tf.skeleton import LSP14, MPII16_NAMES, MPII_TO_LSP14, Skeleton
 
 METRICS = ("auto", "pck", "pckh")
+NORMS = ("auto", "torso", "box")  # PCK's reference length; PCKh's is the head
 # Rounded so that 0.2 and 0.5 are exactly the metrics' thresholds.
 CURVE_THRESHOLDS = np.round(np.linspace(0.0, 0.5, 51), 6)
 HeatmapFn = Callable[[tf.Tensor], tf.Tensor]
@@ -102,6 +110,8 @@ class EvalPredictions:
       visible: (N, K) bool.
       head_boxes: (N, 4) float64 [x1, y1, x2, y2] (zeros where unknown).
       has_head_box: (N,) bool.
+      person_boxes: (N, 4) float64 [x1, y1, x2, y2] annotated person boxes (zeros where unknown).
+      has_person_box: (N,) bool.
       dataset: (N,) str, the records' dataset names.
       image_id: (N,) str.
       person_index: (N,) int64.
@@ -116,6 +126,8 @@ class EvalPredictions:
     visible: np.ndarray
     head_boxes: np.ndarray
     has_head_box: np.ndarray
+    person_boxes: np.ndarray
+    has_person_box: np.ndarray
     dataset: np.ndarray
     image_id: np.ndarray
     person_index: np.ndarray
@@ -142,7 +154,7 @@ class DatasetScore:
     """The scores of one dataset's records.
 
     Attributes:
-      metric: "PCK@0.2" or "PCKh@0.5".
+      metric: "PCK@0.2" (torso), "box PCK@0.2" (person box) or "PCKh@0.5".
       n: records scored.
       joints: per-keypoint counts at the metric's threshold.
       parts: the table row ``{"Head": ..., ..., "Mean": ...}``, percentages.
@@ -190,20 +202,14 @@ def predictor_from_model(model: keras.Model, config: RePoseConfig, source: str =
 def load_predictor(path: str | Path) -> Predictor:
     """A shipped model's name, a checkpoint, a ``.keras`` file or an exported SavedModel as a :class:`Predictor`.
 
-    ``.keras`` files take their config from a ``config.json`` beside them (written by training),
-    else from the preset named like the model.
+    ``.keras`` files take their config from inside (written by training), else from a ``config.json``
+    beside them, else from the preset named like the model (:mod:`repose_tf.model.saving`).
 
     Raises:
       FileNotFoundError: nothing at ``path``.
       ValueError: ``path`` is none of the three, or a checkpoint that does not fit its config.
     """
-    from repose_tf.model.builder import build_model
-    from repose_tf.train.checkpoints import (
-        CheckpointError,
-        find_checkpoint,
-        read_config,
-        restore,
-    )
+    from repose_tf.train.checkpoints import CheckpointError, find_checkpoint, load_network
 
     if pretrained.is_pretrained(path):
         shipped = pretrained.get(str(path))
@@ -221,23 +227,16 @@ def load_predictor(path: str | Path) -> Predictor:
             model = keras.models.load_model(path, compile=False)
         except (ValueError, OSError, TypeError) as e:
             raise ValueError(f"{path}: not a loadable Keras model ({e})") from None
-        beside = path.parent / "config.json"
-        if beside.is_file():
-            config = read_config(beside)
-        else:
-            from repose_tf.export.metadata import config_of
+        from repose_tf.export.metadata import config_of
+        from repose_tf.model.saving import keras_file_config
 
-            config = config_of(model)
-        return predictor_from_model(model, config, str(path))
+        return predictor_from_model(model, config_of(model, keras_file_config(path)), str(path))
     try:
         info = find_checkpoint(path)
     except CheckpointError:
         info = None
     if info is not None:
-        config = info.config()
-        model = build_model(config)
-        restore(info, model)
-        return predictor_from_model(model, config, str(info.path))
+        return predictor_from_model(load_network(info), info.config(), str(info.path))
     return _saved_model_predictor(path)
 
 
@@ -302,17 +301,22 @@ def predict(
             if done >= total or count == 0:
                 continue
             dataset = make_dataset(path, "eval", batch_size, input_size=cfg.input_size, sigma=cfg.sigma,
-                                   skeleton=cfg.skeleton, deterministic=True)
+                                   skeleton=cfg.skeleton, deterministic=True, person_box=True)
             try:
                 for images, _, meta in dataset.take(math.ceil((total - done) / batch_size)):
                     out = {k: v.numpy() for k, v in batch_fn(images, meta["inverse_affine"], meta["source_offset"],
                                                              meta["source_scale"], meta["keypoints_stored"]).items()}
                     take = min(len(out["keypoints"]), total - done)
+                    offset, scale = meta["source_offset"].numpy(), meta["source_scale"].numpy()
+                    person_box = meta["person_box"].numpy()
+                    if person_box.shape[1] == 0:  # no record of the batch has one
+                        person_box = np.zeros((len(person_box), 4), np.float32)
                     row = {**{k: v[:take] for k, v in out.items()},
                            **{k: meta[k].numpy()[:take] for k in ("annotated", "visible", "has_head_box", "dataset",
                                                                   "image_id", "person_index")},
-                           "head_boxes": _boxes_to_source(meta["head_box"].numpy(), meta["source_offset"].numpy(),
-                                                          meta["source_scale"].numpy())[:take]}
+                           "head_boxes": _boxes_to_source(meta["head_box"].numpy(), offset, scale)[:take],
+                           "person_boxes": _boxes_to_source(person_box, offset, scale)[:take],
+                           "has_person_box": np.any(person_box != 0, axis=1)[:take]}
                     parts.append(row)
                     if sum(len(c) for c in kept_crops) < keep_crops:
                         kept_crops.append(np.clip(np.round(images.numpy()), 0, 255).astype(np.uint8))
@@ -327,6 +331,7 @@ def predict(
         keypoints=cat["keypoints"].astype(np.float64), scores=cat["scores"], gt=cat["gt"].astype(np.float64),
         annotated=cat["annotated"].astype(bool), visible=cat["visible"].astype(bool),
         head_boxes=cat["head_boxes"].astype(np.float64), has_head_box=cat["has_head_box"].astype(bool),
+        person_boxes=cat["person_boxes"].astype(np.float64), has_person_box=cat["has_person_box"].astype(bool),
         dataset=np.array([d.decode() for d in cat["dataset"]]),
         image_id=np.array([i.decode() for i in cat["image_id"]]),
         person_index=cat["person_index"].astype(np.int64),
@@ -359,10 +364,10 @@ def _boxes_to_source(boxes: np.ndarray, offset: np.ndarray, scale: np.ndarray) -
 
 
 def _count_records(path: str) -> int:
-    try:
-        return int(tf.data.TFRecordDataset(path).reduce(np.int64(0), lambda n, _: n + 1))
-    except tf.errors.OpError as e:
-        raise ValueError(f"{path}: not a readable TFRecord file ({' '.join(e.message.split())[:300]})") from None
+    count, error = count_readable(path)
+    if error:
+        raise ValueError(f"{path}: not a readable TFRecord file, unreadable after record {count} ({error})")
+    return count
 
 
 def metric_for(predictions: EvalPredictions, dataset: str, metric: str = "auto") -> str:
@@ -375,14 +380,32 @@ def metric_for(predictions: EvalPredictions, dataset: str, metric: str = "auto")
     return "pckh" if dataset == "mpii" and bool(np.all(predictions.has_head_box[sub])) else "pck"
 
 
+def norm_for(predictions: EvalPredictions, skeleton: Skeleton, dataset: str, norm: str = "auto") -> str:
+    """"torso" or "box", PCK's reference length for one dataset's records (see the module docstring)."""
+    if norm not in NORMS:
+        raise ValueError(f"unknown PCK normalisation {norm!r}; choose one of {NORMS}")
+    if norm != "auto":
+        return norm
+    boxed = bool(np.all(predictions.has_person_box[predictions.dataset == dataset]))
+    return "box" if skeleton.name != LSP14.name and (boxed or skeleton.torso is None) else "torso"
+
+
 def pckh_parts(skeleton: Skeleton) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """MPII's table columns (Head = head top alone) on the names of ``skeleton`` (LSP14 from MPII)."""
     names = {MPII16_NAMES[j]: skeleton.keypoints[k] for k, j in enumerate(MPII_TO_LSP14)}
     return tuple((part, tuple(names[m] for m in members)) for part, members in MPII_PARTS)
 
 
-def score(predictions: EvalPredictions, skeleton: Skeleton, metric: str = "auto") -> dict[str, DatasetScore]:
-    """The table row and PCK curve of every dataset in ``predictions`` (see the module docstring)."""
+def score(predictions: EvalPredictions, skeleton: Skeleton, metric: str = "auto",
+          norm: str = "auto") -> dict[str, DatasetScore]:
+    """The table row and PCK curve of every dataset in ``predictions`` (see the module docstring).
+
+    ``norm``: PCK's reference length, "torso", "box" or "auto" (:func:`norm_for`).
+
+    Raises:
+      ValueError: PCKh without head boxes, box PCK without person boxes, torso PCK for a skeleton
+        that names no torso.
+    """
     out = {}
     for name in predictions.datasets():
         sub = predictions.subset(name)
@@ -390,13 +413,19 @@ def score(predictions: EvalPredictions, skeleton: Skeleton, metric: str = "auto"
         if which == "pckh":
             if not np.all(sub.has_head_box):
                 raise ValueError(f"PCKh needs head boxes; {int(np.sum(~sub.has_head_box))} {name!r} records have none")
-            norm, threshold, parts = head_sizes(sub.head_boxes), MPII_THRESHOLD, pckh_parts(skeleton)
+            reference, threshold, parts = head_sizes(sub.head_boxes), MPII_THRESHOLD, pckh_parts(skeleton)
             label = f"PCKh@{MPII_THRESHOLD}"
+        elif norm_for(predictions, skeleton, name, norm) == "box":
+            if not np.all(sub.has_person_box):
+                raise ValueError(f"PCK by the person box needs person boxes; {int(np.sum(~sub.has_person_box))} "
+                                 f"{name!r} records have none (use the torso instead)")
+            reference, threshold, parts = box_sizes(sub.person_boxes), LSP_THRESHOLD, skeleton.table_parts
+            label = f"box PCK@{LSP_THRESHOLD}"
         else:
-            norm, threshold, parts = torso_sizes(sub.gt, skeleton), LSP_THRESHOLD, skeleton.parts
+            reference, threshold, parts = torso_sizes(sub.gt, skeleton), LSP_THRESHOLD, skeleton.table_parts
             label = f"PCK@{LSP_THRESHOLD}"
         thresholds = CURVE_THRESHOLDS
-        curve = pck_curve(sub.keypoints, sub.gt, sub.annotated, norm, thresholds)
+        curve = pck_curve(sub.keypoints, sub.gt, sub.annotated, reference, thresholds)
         at = int(np.flatnonzero(thresholds == threshold)[0])
         joints = curve.at(at)
         rows = [part_table(curve.correct[t], curve.count, skeleton.keypoints, parts) for t in range(len(thresholds))]
@@ -475,6 +504,7 @@ def evaluate(
     flip: bool = False,
     decode: str = "dark",
     metric: str = "auto",
+    norm: str = "auto",
     batch_size: int = 32,
     limit: int | None = None,
     json_path: str | Path | None = None,
@@ -490,6 +520,7 @@ def evaluate(
       data: TFRecord pattern(s).
       flip, decode, batch_size, limit: as :func:`predict`.
       metric: "auto", "pck" or "pckh" (see :func:`metric_for`).
+      norm: PCK's reference length, "auto", "torso" or "box" (see :func:`norm_for`).
       json_path: write the report there.
       predictions_dir: write the prediction arrays there (default: beside ``json_path``, if given).
       plots_dir: write PCK curves and ``overlays`` overlay PNGs there.
@@ -499,7 +530,7 @@ def evaluate(
     skeleton = predictor.config.skeleton
     predictions = predict(predictor, data, batch_size=batch_size, flip=flip, decode=decode, limit=limit,
                           keep_crops=overlays if plots_dir else 0, progress=progress)
-    scores = score(predictions, skeleton, metric)
+    scores = score(predictions, skeleton, metric, norm)
     files: dict[str, Path] = {}
     if predictions_dir is None and json_path is not None:
         predictions_dir = Path(json_path).parent
@@ -509,6 +540,7 @@ def evaluate(
     report = {
         "model": predictor.source,
         "config": predictor.config.name,
+        "skeleton": skeleton.name,
         "data": [data] if isinstance(data, str) else list(data),
         "decode": decode,
         "flip": flip,

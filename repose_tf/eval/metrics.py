@@ -4,7 +4,9 @@ Conventions (those of the field's evaluation code, bearpaw/eval_pose for LSP and
 MPII/HRNet ``evaluate`` for MPII):
 
 * A keypoint's *normalized error* is ``||pred - gt|| / norm`` with ``norm`` the person's
-  reference length (torso for PCK, 0.6 x head-box diagonal for PCKh).  It is correct when
+  reference length: the torso (LSP's PCK), 0.6 x the head-box diagonal (MPII's PCKh), or the
+  longer side of the person box (:func:`box_sizes`: the PCK of custom keypoint sets, as
+  mmpose's ``PCKAccuracy`` computes it by default).  It is correct when
   the normalized error is ``<= threshold``: an error exactly at the threshold counts.  The
   comparison is made on the quotient, as the reference code does, not on
   ``threshold * norm``, so boundary cases round the same way.
@@ -148,10 +150,25 @@ def torso_sizes(gt: np.ndarray, skeleton: Skeleton = LSP14) -> np.ndarray:
     """(N,) PCK torso: ||left shoulder - right hip|| of ``gt`` (N, K, 2), person-centric labels.
 
     This is the diagonal eval_pose uses for LSP (MATLAB joints 10 and 3), not the
-    right shoulder - left hip one.
+    right shoulder - left hip one; the two keypoints are found by name (:attr:`Skeleton.torso`).
+
+    Raises:
+      ValueError: the skeleton names no left shoulder and right hip.
     """
+    if skeleton.torso is None:
+        raise ValueError(f"skeleton {skeleton.name!r} names no torso (a left shoulder and a right hip); "
+                         "normalise PCK by the person box instead")
+    left_shoulder, right_hip = skeleton.torso
     gt = np.asarray(gt, dtype=np.float64)
-    return np.linalg.norm(gt[:, skeleton.index("l_shoulder")] - gt[:, skeleton.index("r_hip")], axis=-1)
+    return np.linalg.norm(gt[:, left_shoulder] - gt[:, right_hip], axis=-1)
+
+
+def box_sizes(boxes: np.ndarray) -> np.ndarray:
+    """(N,) the longer side of (N, 4) person boxes [x1, y1, x2, y2]: max(w, h), mmpose's bbox PCK norm."""
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"person boxes must be (N, 4) [x1, y1, x2, y2]; got {boxes.shape}")
+    return np.max(boxes[:, 2:] - boxes[:, :2], axis=-1)
 
 
 def head_sizes(head_boxes: np.ndarray) -> np.ndarray:

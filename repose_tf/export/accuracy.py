@@ -63,7 +63,9 @@ def records_pck(predictor: Predictor, pattern: str, count: int = 200, batch_size
         raise ValueError(f"no person records match {pattern!r}")
     pred, gt, counted = np.concatenate(preds), np.concatenate(truth), np.concatenate(masks)
     sk = cfg.skeleton
-    torso_known = counted[:, sk.index("l_shoulder")] & counted[:, sk.index("r_hip")]
+    if sk.torso is None:
+        raise ValueError(f"skeleton {sk.name!r} names no torso (a left shoulder and a right hip) to normalise by")
+    torso_known = counted[:, sk.torso[0]] & counted[:, sk.torso[1]]
     if not torso_known.any():
         raise ValueError(f"no person of {pattern!r} has both the left shoulder and right hip inside the crop")
     result = pck(pred[torso_known], gt[torso_known], counted[torso_known], torso_sizes(gt[torso_known], sk),

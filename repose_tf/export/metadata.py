@@ -31,7 +31,8 @@ class ExportMetadata:
       config: the network's configuration (input size, skeleton, ...).
       crop: how ``predict_images`` turns encoded images into crops.
       decode_method: heatmap decoding of the exported keypoints (see :mod:`repose_tf.codec`).
-      format: "saved_model" or "tflite-fp32" / "tflite-fp16" / "tflite-int8".
+      format: "saved_model" / "saved_model-bf16" (computes in bfloat16) or "tflite-fp32" /
+        "tflite-fp16" / "tflite-int8".
     """
 
     config: RePoseConfig

@@ -1,24 +1,30 @@
 """Keras callbacks of a training run, counted in optimizer steps.
 
 A run is ``fit`` over "epochs" of ``checkpoint_every`` steps each, so that Keras' per-epoch
-machinery (CSVLogger, TensorBoard) writes one row per checkpoint.  In the order
+machinery (the history file, TensorBoard) writes one row per checkpoint.  In the order
 :func:`repose_tf.train.fit.fit` installs them:
 
 * :class:`NaNGuard`: stops at the first non-finite loss and remembers where.
 * :class:`StopAtStep`: ends the run at exactly the last step, even mid-"epoch".
+* :class:`TimeBudget` (runs given a time budget): moves that last step, and the cosine
+  schedule's end with it, to what the measured pace allows.
 * :class:`StepLogs`: adds ``step`` and ``learning_rate`` to every epoch's logs.
 * :class:`ValidationPCK`: every ``every`` steps, PCK of the current weights on validation
   records (:mod:`repose_tf.eval.evaluate`), as ``val_pck`` (NaN in the rows without it, so
-  the CSV keeps one column).
+  the CSV keeps one column: an empty cell there).
 * :class:`Checkpointer`: the atomic checkpoint of :class:`~repose_tf.train.checkpoints.CheckpointWriter`,
   skipped once the loss is not finite so that the last good checkpoint stays ``latest``.
-* Keras' ``CSVLogger`` and ``TensorBoard`` (chief only), then :class:`ProgressBar`.
+* :class:`HistoryCSV` and Keras' ``TensorBoard`` (chief only), then :class:`ProgressBar`.
 """
 
 from __future__ import annotations
 
+import csv
 import math
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -82,6 +88,81 @@ class StopAtStep(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Fit a run into ``seconds`` of wall time counted from the start of training (tracing included).
+
+    The first step's time is the compilation's.  After ``measure`` more steps the pace is known,
+    and the run's last step becomes the one reached when the time runs out (at most the planned
+    one, never before the next step): :class:`StopAtStep` stops there and a schedule with
+    ``set_total_steps`` (:class:`repose_tf.train.schedule.WarmupCosine`) ends its decay there,
+    so the learning rate still reaches its floor.  At every epoch end (checkpoint, validation)
+    the pace is measured again over all steps since the first, those pauses included, and the
+    plan is shortened when the run would overrun by more than ``tolerance``.
+
+    Args:
+      seconds: the budget.
+      stop: the run's :class:`StopAtStep`.
+      schedule: the optimizer's learning-rate schedule.
+      say: where the plan is reported (a print function).
+      measure: steps after the first that set the pace.
+      margin: share of the remaining time left unplanned (the end of ``fit``: a checkpoint, the model file).
+      tolerance: overrun (share of the budget) that triggers a shorter plan.
+      resumed: ``stop`` holds the plan of the run being resumed: only shorten it.
+      start: the budget's zero (``time.time()``; default: when ``fit`` starts training), so that
+        the caller's preparation (data check, model build) counts too.
+    """
+
+    def __init__(self, seconds: float, stop: StopAtStep, schedule: Any, say: Callable[[str], None],
+                 measure: int = 20, margin: float = 0.03, tolerance: float = 0.01, resumed: bool = False,
+                 start: float | None = None) -> None:
+        super().__init__()
+        if not seconds > 0:
+            raise ValueError(f"the time budget must be positive, got {seconds}")
+        self.seconds = seconds
+        self.stop = stop
+        self.schedule = schedule
+        self.say = say
+        self.measure = measure
+        self.margin = margin
+        self.tolerance = tolerance
+        self.resumed = resumed
+        self.start = start
+        self.planned: int | None = None
+        self._start = self._first_time = 0.0
+        self._first_step: int | None = None
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.time() if self.start is None else self.start
+        self._first_step = None
+        self.planned = self.stop.steps if self.resumed else None
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        step = current_step(self.model)
+        if self._first_step is None:
+            self._first_step, self._first_time = step, time.time()
+        elif step >= self._first_step + self.measure and (self.planned is None or self.resumed):
+            self._plan(step, shorten_only=self.resumed)
+            self.resumed = False
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.planned is not None:
+            self._plan(current_step(self.model), shorten_only=True)
+
+    def _plan(self, step: int, shorten_only: bool) -> None:
+        now = time.time()
+        pace = (now - self._first_time) / max(step - self._first_step, 1)
+        remaining = self.seconds * (1 - self.margin) - (now - self._start)
+        reachable = max(step + 1, min(self.stop.steps, step + int(remaining / pace)))
+        overrun = (self.stop.steps - reachable) * pace / self.seconds
+        if shorten_only and overrun <= self.tolerance:
+            return
+        self.planned = self.stop.steps = reachable
+        if hasattr(self.schedule, "set_total_steps"):
+            self.schedule.set_total_steps(reachable)
+        self.say(f"time budget {self.seconds / 60:.1f} min: {pace:.3f} s per step measured, training to step "
+                 f"{reachable:,}")
+
+
 class StepLogs(keras.callbacks.Callback):
     """Put the optimizer step and the learning rate into the epoch logs (the CSV's x axis)."""
 
@@ -99,12 +180,13 @@ class ValidationPCK(keras.callbacks.Callback):
       data: TFRecord pattern(s) of the validation records.
       every: steps between two evaluations; an evaluation happens at the first epoch end at or
         past each multiple, and at the last step.
-      last_step: the run's final step.
+      stop: the run's :class:`StopAtStep`, whose ``steps`` is its final step (which a
+        :class:`TimeBudget` may move).
       limit: evaluate the first ``limit`` records only.
       batch_size: crops per forward pass.
     """
 
-    def __init__(self, config: RePoseConfig, data: str | Sequence[str], every: int, last_step: int,
+    def __init__(self, config: RePoseConfig, data: str | Sequence[str], every: int, stop: StopAtStep,
                  limit: int | None = None, batch_size: int = 32) -> None:
         super().__init__()
         if every < 1:
@@ -112,7 +194,7 @@ class ValidationPCK(keras.callbacks.Callback):
         self.config = config
         self.data = data
         self.every = every
-        self.last_step = last_step
+        self.stop = stop
         self.limit = limit
         self.batch_size = batch_size
         self._predictor = None
@@ -131,7 +213,7 @@ class ValidationPCK(keras.callbacks.Callback):
         logs = logs if logs is not None else {}
         step = current_step(self.model)
         logs["val_pck"] = float("nan")
-        if step < min(self._next, self.last_step) or not math.isfinite(float(logs.get("loss", 0.0))):
+        if step < min(self._next, self.stop.steps) or not math.isfinite(float(logs.get("loss", 0.0))):
             return
         self._next = (step // self.every + 1) * self.every
         predictions = predict(self._predictor, self.data, batch_size=self.batch_size, limit=self.limit, progress=False)
@@ -142,12 +224,17 @@ class ValidationPCK(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Write a checkpoint at every epoch end (every ``checkpoint_every`` steps) while the loss is finite."""
+    """Write a checkpoint at every epoch end (every ``checkpoint_every`` steps) while the loss is finite.
 
-    def __init__(self, writer: CheckpointWriter, guard: NaNGuard) -> None:
+    With ``stop``, its last step goes into the checkpoint's state as ``last_step`` (a run planned
+    by :class:`TimeBudget` resumes towards the same end).
+    """
+
+    def __init__(self, writer: CheckpointWriter, guard: NaNGuard, stop: StopAtStep | None = None) -> None:
         super().__init__()
         self.writer = writer
         self.guard = guard
+        self.stop = stop
         self.last_saved: int | None = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -157,28 +244,94 @@ class Checkpointer(keras.callbacks.Callback):
             return
         step = current_step(self.model)
         state = {"learning_rate": current_learning_rate(self.model), "loss": loss}
+        if self.stop is not None:
+            state["last_step"] = self.stop.steps
         if math.isfinite(float(logs.get("val_pck", float("nan")))):
             state["val_pck"] = float(logs["val_pck"])
         self.writer.save(step, self.model, self.model.optimizer, state)
         self.last_saved = step
 
 
-class ProgressBar(keras.callbacks.Callback):
-    """A tqdm bar over the whole run (not per epoch): step, ETA, loss, learning rate, last val_pck."""
+class HistoryCSV(keras.callbacks.Callback):
+    """``history.csv``: one row per epoch end (checkpoint), ``step`` first.
 
-    def __init__(self, total_steps: int, enabled: bool = True) -> None:
+    Columns: ``step``, ``learning_rate``, ``loss``, each output's ``<output>_loss``, then ``val_pck``
+    only when the run validates (an empty cell in rows without a PCK).  Keras' ``CSVLogger``
+    led with its ``epoch`` counter and added ``val_`` twins of every column, all NA, to runs
+    without validation data.  A resumed run appends under the header already in the file.
+    """
+
+    FIRST = ("step", "learning_rate", "loss")
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._columns: list[str] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self._columns is None:
+            self._columns = self._header()
+            if self._columns is None:
+                rest = sorted(k for k in logs if k not in self.FIRST and not k.startswith("val_"))
+                self._columns = [*(k for k in self.FIRST if k in logs), *rest, *sorted(k for k in logs
+                                                                                       if k.startswith("val_"))]
+                self._append(self._columns)
+        self._append([_cell(logs.get(column)) for column in self._columns])
+
+    def _header(self) -> list[str] | None:
+        if not self.path.is_file():
+            return None
+        with self.path.open(newline="") as f:
+            return next(csv.reader(f), None) or None
+
+    def _append(self, row: list[str]) -> None:
+        with self.path.open("a", newline="") as f:
+            csv.writer(f).writerow(row)
+
+
+def _cell(value: object) -> str:
+    """A CSV cell: the number, or empty for a missing or NaN value."""
+    if value is None:
+        return ""
+    number = float(value)
+    return "" if math.isnan(number) else repr(number) if not number.is_integer() else str(int(number))
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A tqdm bar over the whole run (not per epoch): step, ETA, loss, learning rate, last val_pck.
+
+    Until the first step ends (tracing and compiling the step: a minute or more) it says
+    "compiling the training step" instead of an ETA, and the rate and ETA count from the end of
+    that first step, so they are not hours long while the graph is built.
+    """
+
+    COMPILING = "{desc}: {n_fmt}/{total_fmt} [{elapsed}, compiling the training step]"
+
+    def __init__(self, total_steps: int, enabled: bool = True, stop: StopAtStep | None = None) -> None:
         super().__init__()
         self.total_steps = total_steps
         self.enabled = enabled
+        self.stop = stop  # its last step, when a TimeBudget moves it, is the bar's total
         self._bar: tqdm | None = None
         self._postfix: dict[str, str] = {}
+        self._compiling = True
 
     def on_train_begin(self, logs: dict | None = None) -> None:
+        self._compiling = True
         self._bar = tqdm(total=self.total_steps, initial=current_step(self.model), desc="train", unit="step",
-                         disable=not self.enabled, dynamic_ncols=True)
+                         disable=not self.enabled, dynamic_ncols=True, bar_format=self.COMPILING)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         step = current_step(self.model)
+        if self._compiling:
+            # Measure the rate from here on: the first step's time is the compilation's.
+            self._compiling = False
+            self._bar.bar_format = None
+            self._bar.initial = self._bar.n = self._bar.last_print_n = step
+            self._bar.start_t = self._bar.last_print_t = time.time()
+        if self.stop is not None and self._bar.total != self.stop.steps:
+            self._bar.total = self.stop.steps
         self._bar.update(step - self._bar.n)
         if logs and "loss" in logs:
             self._postfix["loss"] = f"{float(logs['loss']):.3g}"

@@ -185,6 +185,17 @@ def restore(info: CheckpointInfo, model: keras.Model, optimizer: keras.optimizer
         variable.assign(value)
 
 
+def load_network(info: CheckpointInfo) -> keras.Model:
+    """The float32 network a checkpoint holds: :func:`repose_tf.model.build_model` of its config, its weights.
+
+    Raises:
+      CheckpointError: the weights do not fit the config stored beside them.
+    """
+    model = build_model(info.config())
+    restore(info, model)
+    return model
+
+
 class CheckpointWriter:
     """Writes checkpoints of one run atomically and prunes old ones (see the module docstring).
 

@@ -15,12 +15,19 @@ history has the total ``loss`` and one ``<output>_loss`` column per output.
 
 Run directory ``out_dir``::
 
-    run.json          config, recipe, data, strategy of the latest start
+    run.json          config, recipe, data, strategy of the latest start, and the data check
+                      (``records``: total, usable, lost, the damaged files; :mod:`repose_tf.data.scan`)
     config.json       the network's RePoseConfig
     checkpoints/      atomic checkpoints with their config (repose_tf.train.checkpoints)
     history.csv       one row per checkpoint: step, learning_rate, loss, <output>_loss, val_pck
     tensorboard/      the same as TensorBoard scalars
-    model.keras       the final network (plain functional model, float32), written at the end
+    model.keras       the final network (plain functional model, float32) with its config inside
+                      (repose_tf.model.saving), written at the end
+
+Skeleton: the network predicts the keypoints of its training records.  When the records'
+sidecars (:func:`repose_tf.data.shards.records_skeleton`) define a skeleton with other keypoints
+than the config's (COCO-format data, ``repose convert coco``), the config takes the records'
+skeleton, and the run says so; the checkpoints, ``config.json`` and ``model.keras`` carry it.
 
 Resuming: rerunning the same command continues from the newest checkpoint, at its step, with
 its optimizer state (so at the same learning rate), after checking that the checkpoint holds
@@ -37,7 +44,6 @@ import importlib.util
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,10 +54,13 @@ import tensorflow as tf
 
 from repose_tf.config import RePoseConfig, get_config
 from repose_tf.data.augment import AugmentConfig
-from repose_tf.data.pipeline import check_records, make_dataset, resolve_files
+from repose_tf.data.pipeline import make_dataset, resolve_files
+from repose_tf.data.scan import DataScan, scan
+from repose_tf.data.shards import records_skeleton
 from repose_tf.hardware import PRECISIONS
 from repose_tf.model.builder import build_model, output_names
 from repose_tf.model.convert import copy_weights
+from repose_tf.model.saving import save_keras
 from repose_tf.train import callbacks as cb
 from repose_tf.train.checkpoints import (
     CheckpointWriter,
@@ -61,7 +70,7 @@ from repose_tf.train.checkpoints import (
 )
 from repose_tf.train.loss import PartialMSE, keras_targets
 from repose_tf.train.optimizer import FusedAdam
-from repose_tf.train.schedule import PAPER_STEPS, SCHEDULES, make_schedule
+from repose_tf.train.schedule import PAPER_STEPS, check_schedule, make_schedule
 from repose_tf.train.strategy import (
     dtype_policy,
     is_chief,
@@ -154,9 +163,7 @@ class TrainRecipe:
             raise ValueError(f"val_limit must be >= 1, got {self.val_limit}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of {SCHEDULES}")
-        make_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)  # validates the rest
+        check_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -170,6 +177,7 @@ class FitResult:
       model: the trained network, a plain functional model of :func:`build_model` in float32.
       config: its config.
       step: the optimizer step reached.
+      last_step: the step the run aimed at: the recipe's, or the one its time budget allowed.
       resumed_from: the step the run started at (0 for a fresh run).
       out_dir: the run directory.
       checkpoint: the newest checkpoint directory (None on non-chief workers).
@@ -182,6 +190,7 @@ class FitResult:
     model: keras.Model
     config: RePoseConfig
     step: int
+    last_step: int
     resumed_from: int
     out_dir: Path
     checkpoint: Path | None
@@ -218,6 +227,22 @@ def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe
     return mixed.batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
+def with_records_skeleton(config: RePoseConfig, sources: Sequence[DataSource]) -> RePoseConfig:
+    """``config`` with the skeleton of the records of ``sources`` when that names other keypoints.
+
+    Raises:
+      ValueError: a pattern matching nothing, sidecars of different skeletons, or a config whose
+        own ordering does not fit the records' keypoints.
+    """
+    found = records_skeleton([f for s in sources for f in resolve_files(s.pattern)])
+    if found is None or (found.name, found.keypoints) == (config.skeleton.name, config.skeleton.keypoints):
+        return config
+    try:
+        return config.replace(skeleton=found)
+    except ValueError as e:
+        raise ValueError(f"config {config.name!r} does not fit the records' skeleton {found.name!r}: {e}") from None
+
+
 def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
                            seed: int) -> tf.data.Dataset:
     """:func:`training_dataset` with the targets packed per output for Keras' ``fit`` (:func:`keras_targets`)."""
@@ -226,13 +251,17 @@ def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, 
         lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def compile_for_training(model: keras.Model, config: RePoseConfig, recipe: TrainRecipe) -> None:
+def compile_for_training(model: keras.Model, config: RePoseConfig,
+                         recipe: TrainRecipe) -> keras.optimizers.schedules.LearningRateSchedule:
     """Compile ``model`` as :func:`fit` trains it: eq. (3) (:class:`PartialMSE`) on every output,
-    :class:`FusedAdam` on the recipe's schedule, XLA if asked; the optimizer's variables are built."""
-    optimizer = FusedAdam(make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps))
+    :class:`FusedAdam` on the recipe's schedule, XLA if asked; the optimizer's variables are built.
+    Returns the schedule."""
+    schedule = make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps)
+    optimizer = FusedAdam(schedule)
     model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in output_names(config)},
                   jit_compile=recipe.jit_compile)
     model.optimizer.build(model.trainable_variables)
+    return schedule
 
 
 def fit(
@@ -246,6 +275,8 @@ def fit(
     progress: bool = True,
     verbose: bool = True,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    max_bad_fraction: float = 0.01,
+    time_budget: float | None = None,
 ) -> FitResult:
     """Train (or resume training) a network; see the module docstring.
 
@@ -259,32 +290,50 @@ def fit(
       progress: show a progress bar (chief only).
       verbose: print what happens (start, resume, end).
       callbacks: extra Keras callbacks.
+      max_bad_fraction: the largest share of training records that may be unreadable (a
+        truncated shard, a corrupt image: :mod:`repose_tf.data.scan`); they are skipped, counted
+        in the output and in ``run.json``.  Validation records must all be readable.
+      time_budget: seconds this call may take, from its start (data check, model build and tracing
+        included; :class:`cb.TimeBudget`): the run stops at the step its measured pace reaches by
+        then (at most ``recipe.steps``), and the cosine schedule decays to that step.  The plan is
+        kept in the checkpoints: a rerun finishes it (it may only shorten it).
 
     Raises:
-      ValueError: bad data, or a checkpoint in ``out_dir`` of another network.
+      ValueError: bad data (more unreadable training records than ``max_bad_fraction``, any
+        unreadable validation record), or a checkpoint in ``out_dir`` of another network.
       TrainingDiverged: the loss or a weight became NaN/inf.
     """
     started = time.time()
+    if not 0 <= max_bad_fraction < 1:
+        raise ValueError(f"max_bad_fraction must be in [0, 1), got {max_bad_fraction}")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"time_budget must be positive seconds, got {time_budget}")
     cfg = get_config(config)
     sources = _sources(data)
     val = None if val_data is None else ([val_data] if isinstance(val_data, str) else list(val_data))
     strategy = make_strategy(strategy) if isinstance(strategy, str) else strategy
     chief = is_chief(strategy)
     say = print if (verbose and chief) else (lambda *_: None)
+    given = cfg.skeleton
+    cfg = with_records_skeleton(cfg, sources)
+    if cfg.skeleton != given:
+        say(f"skeleton {cfg.skeleton.name!r} ({cfg.num_keypoints} keypoints) from the training records' sidecar")
     out = Path(out_dir)
     ckpt_dir = out / "checkpoints"
     latest = latest_checkpoint(ckpt_dir)
     if latest is not None:
         check_same_network(cfg, latest.config(), latest.path)
     start_step = latest.step if latest is not None else 0
+    # A time-budgeted run resumes towards the end it planned (its checkpoints keep it).
+    planned = latest.state.get("last_step") if latest is not None and time_budget is not None else None
+    last_step = recipe.steps if planned is None else min(recipe.steps, int(planned))
     seed = recipe.seed + start_step + 7919 * _worker_index(strategy)
     # Bad data fails here, before the (slow) model build.
     dataset = keras_training_dataset(sources, cfg, recipe, seed)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = dataset.with_options(options)
-    if val:
-        check_records(resolve_files(val), cfg.skeleton)
+    records = _check_data(sources, val, cfg, max_bad_fraction, progress and chief, say)
 
     policy, why = precision_policy(strategy, recipe.precision)
     if recipe.precision != "float32":
@@ -294,7 +343,9 @@ def fit(
     fused = latest is None or latest.fused
     with dtype_policy(policy), strategy.scope():
         model = trainable_model(build_model(cfg, fused=fused), strategy)
-        compile_for_training(model, cfg, recipe)
+        schedule = compile_for_training(model, cfg, recipe)
+        if last_step != recipe.steps and hasattr(schedule, "set_total_steps"):
+            schedule.set_total_steps(last_step)
         if latest is not None:
             restore(latest, model, model.optimizer)
     step = cb.current_step(model)
@@ -308,35 +359,41 @@ def fit(
             "config": cfg.to_dict(), "recipe": recipe.to_dict(),
             "data": [dataclasses.asdict(s) for s in sources], "val_data": val,
             "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync, "policy": policy,
-            "resumed_from": step})
+            "resumed_from": step, "records": records.to_dict()})
         (out / "config.json").write_text(cfg.to_json() + "\n")
         _truncate_history(out / "history.csv", step)
 
     guard = cb.NaNGuard()
-    checkpointer = cb.Checkpointer(CheckpointWriter(ckpt_dir, cfg, recipe.keep_checkpoints, chief), guard)
+    stop = cb.StopAtStep(last_step)
+    checkpointer = cb.Checkpointer(CheckpointWriter(ckpt_dir, cfg, recipe.keep_checkpoints, chief), guard,
+                                   stop if time_budget is not None else None)
     val_callback = None
     if val and recipe.pck_every:
-        val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, recipe.steps, limit=recipe.val_limit)
-    run_callbacks: list[keras.callbacks.Callback] = [guard, cb.StopAtStep(recipe.steps), cb.StepLogs()]
+        val_callback = cb.ValidationPCK(cfg, val, recipe.pck_every, stop, limit=recipe.val_limit)
+    run_callbacks: list[keras.callbacks.Callback] = [guard, stop, cb.StepLogs()]
+    if time_budget is not None:
+        run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say, resumed=planned is not None,
+                                                  start=started))
     run_callbacks += [val_callback] if val_callback else []
     run_callbacks.append(checkpointer)
     if chief:
-        run_callbacks.append(keras.callbacks.CSVLogger(str(out / "history.csv"), append=True))
+        run_callbacks.append(cb.HistoryCSV(out / "history.csv"))
         if _tensorboard_installed():
             run_callbacks.append(keras.callbacks.TensorBoard(str(out / "tensorboard"), write_graph=False,
                                                              profile_batch=0))
         else:
             say("TensorBoard is not installed (pip install tensorboard): no tensorboard/ logs, history.csv only")
-    run_callbacks += [*callbacks, cb.ProgressBar(recipe.steps, enabled=progress and chief)]
+    run_callbacks += [*callbacks, cb.ProgressBar(last_step, enabled=progress and chief, stop=stop)]
 
-    if step < recipe.steps:
-        say(f"training {cfg.name} ({model.count_params():,} parameters) for {recipe.steps - step} steps of "
+    if step < last_step:
+        budgeted = f" (at most; a {time_budget / 60:.1f} min time budget decides)" if time_budget is not None else ""
+        say(f"training {cfg.name} ({model.count_params():,} parameters) for {last_step - step} steps{budgeted} of "
             f"batch {recipe.batch_size} on {strategy.num_replicas_in_sync} replica(s), {policy}; run directory {out}")
-        per_epoch = min(recipe.checkpoint_every, recipe.steps)
-        model.fit(dataset, epochs=math.ceil(recipe.steps / per_epoch), steps_per_epoch=per_epoch,
+        per_epoch = min(recipe.checkpoint_every, last_step)
+        model.fit(dataset, epochs=math.ceil(last_step / per_epoch), steps_per_epoch=per_epoch,
                   initial_epoch=step // per_epoch, callbacks=run_callbacks, shuffle=False, verbose=0)
     else:
-        say(f"{out} is already trained to step {step} (of {recipe.steps})")
+        say(f"{out} is already trained to step {step} (of {last_step})")
 
     if guard.tripped is not None:
         kept = latest_checkpoint(ckpt_dir)
@@ -350,15 +407,39 @@ def fit(
     if chief:
         newest = latest_checkpoint(ckpt_dir)
         if newest is None or newest.step != final_step:
+            plan = {"last_step": stop.steps} if time_budget is not None else {}
             checkpointer.writer.save(final_step, model, model.optimizer,
-                                     {"learning_rate": cb.current_learning_rate(model)})
+                                     {"learning_rate": cb.current_learning_rate(model), **plan})
         checkpoint = latest_checkpoint(ckpt_dir).path
-        final_model = _save_keras(plain, out / "model.keras")
+        final_model = save_keras(plain, cfg, out / "model.keras")
     seconds = time.time() - started
-    say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}")
-    return FitResult(model=plain, config=cfg, step=final_step, resumed_from=step, out_dir=out, checkpoint=checkpoint,
+    skipped = f"; {records.lost:,} unreadable training records skipped (run.json)" if records.lost else ""
+    say(f"done: step {final_step} in {seconds / 60:.1f} min; checkpoint {checkpoint}; model {final_model}{skipped}")
+    return FitResult(model=plain, config=cfg, step=final_step, last_step=stop.steps, resumed_from=step, out_dir=out,
+                     checkpoint=checkpoint,
                      final_model=final_model, history=out / "history.csv",
                      val_pck=dict(val_callback.last) if val_callback else {}, seconds=seconds)
+
+
+def _check_data(sources: Sequence[DataSource], val: Sequence[str] | None, cfg: RePoseConfig,
+                max_bad_fraction: float, progress: bool, say: Any) -> DataScan:
+    """Read every training and validation record once (:func:`repose_tf.data.scan.scan`), say what
+    is unreadable, and refuse the data when more than ``max_bad_fraction`` of the training records or
+    any validation record is."""
+    train = scan(resolve_files([s.pattern for s in sources]), cfg.skeleton, progress)
+    problems = train.problems()
+    if train.lost_fraction > max_bad_fraction:
+        raise ValueError(f"training data: {train.summary()}, more than the {100 * max_bad_fraction:g} % allowed "
+                         "(max_bad_fraction, repose train --max-bad-fraction):\n  " + "\n  ".join(problems))
+    say(f"training data: {train.summary()}")
+    for line in problems:
+        say(f"  skipped: {line}")
+    if val:
+        checked = scan(resolve_files(val), cfg.skeleton, progress)
+        if checked.lost:
+            raise ValueError(f"validation data: {checked.summary()}; validation must read every record:\n  "
+                             + "\n  ".join(checked.problems()))
+    return train
 
 
 def _sources(data: str | DataSource | Sequence[str | DataSource]) -> list[DataSource]:
@@ -381,19 +462,6 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(content, indent=1, default=str) + "\n")
     os.replace(tmp, path)
-
-
-def _save_keras(model: keras.Model, path: Path) -> Path:
-    """``model.save`` through a temporary file, so a kill never leaves a truncated model."""
-    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
 
 
 def _truncate_history(path: Path, step: int) -> None:

@@ -3,6 +3,17 @@ nothing written over, and the check made before the work starts.
 
 Each case: the command line (``{tmp}`` is a scratch folder holding the files of :func:`scratch`), the
 expected exit code, a fragment of the expected message, and the files that must come out unchanged.
+
+Issue 16's items that are not one refused command line have their tests beside the code:
+2 EXIF orientation (tests/cli/test_predict_cli.py, tests/test_inference.py); 3 a truncated shard in
+training (here, and tests/train/test_fit.py, tests/data/test_scan.py); 4 the same shard bytes from two
+processes (tests/cli/test_convert_cli.py); 5 Ctrl-C and TensorFlow's log lines
+(tests/cli/test_interrupt_and_quiet.py); 6 kill -9 leftovers (tests/test_tempdirs.py); 10 overlays of
+large images (tests/test_viz.py, tests/cli/test_predict_cli.py); the noise list: history columns and the
+"compiling" progress bar (tests/train/test_callbacks.py), earlier evaluate outputs
+(tests/cli/test_train_cli.py), negative --box and --model RUN_DIR (tests/cli/test_predict_cli.py),
+summarised skips (tests/data/test_shards.py), preset names (tests/test_pretrained.py), overlay
+opacity (tests/test_viz.py).
 """
 
 from __future__ import annotations
@@ -16,6 +27,7 @@ from repose_tf.config import get_config
 from repose_tf.export.crops import CropOptions
 from repose_tf.export.metadata import ExportMetadata
 from tests.export.artifacts import run_cli
+from tests.train.helpers import write_people
 
 CASES = [
     # Outputs never replace an input, nor land on a file.
@@ -59,6 +71,20 @@ CASES = [
      ["broken.tflite"]),
     (["convert", "lspet", "--joints", "{tmp}/text.mat", "--images", "{tmp}", "--out", "{tmp}/r", "--val", "9-1"],
      2, "--val: '9-1' is not FIRST-LAST with 1 <= FIRST <= LAST", []),
+    # A truncated shard: counted and refused before training (issue 16 item 3).
+    (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord", "--no-progress"],
+     2, "{tmp}/cut-train-00000-of-00002.tfrecord: unreadable after record", ["cut-train-00000-of-00002.tfrecord"]),
+    (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord",
+      "--max-bad-fraction", "1"], 2, "--max-bad-fraction: must be in [0, 1), got 1.0", []),
+    # Custom keypoints: the COCO converter, skeleton files, the PCK normalisation.
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r"], 2,
+     "{tmp}/none.json: no such file", []),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "{tmp}/text.mat"], 2, "{tmp}/text.mat: not a readable JSON file", ["text.mat"]),
+    (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r",
+      "--skeleton", "coco18"], 2, "skeleton 'coco18' is neither a preset (lsp14, coco17) nor a file", []),
+    (["evaluate", "--model", "{tmp}/none.keras", "--data", "{tmp}/*.mat", "--norm", "head"], 2,
+     "--norm must be one of auto, torso, box, got 'head'", []),
 ]
 
 
@@ -75,6 +101,9 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ExportMetadata(get_config("tiny"), CropOptions(64), "dark", "tflite-fp32").write(tmp / "broken.tflite.json")
     (tmp / "earlier").mkdir()
     (tmp / "earlier" / "photo.json").write_text("{}\n")
+    write_people(tmp, "train", 4, 0, dataset="cut")
+    cut = tmp / "cut-train-00000-of-00002.tfrecord"
+    cut.write_bytes(cut.read_bytes()[:-20])
     return tmp
 
 

@@ -12,7 +12,7 @@ from tests.export.artifacts import keras_file, run_cli, saved_model
 def test_export_writes_version_1_and_reports_the_check(tmp_path_factory: pytest.TempPathFactory):
     base, run = saved_model(tmp_path_factory)
     assert run.code == 0
-    assert run.stdout.startswith(f"wrote {base / '1'} (version 1; outputs match Keras within ")
+    assert run.stdout.startswith(f"wrote {base / '1'} (float32, version 1; outputs match Keras within ")
     assert f"and {base / 'models.config'}" in run.stdout
     assert (base / "1" / "saved_model.pb").is_file()
 

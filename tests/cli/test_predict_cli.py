@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
 
+from repose_tf.inference import load_predictor
+from repose_tf.model.builder import build_model
 from repose_tf.skeleton import LSP14
+from repose_tf.train.checkpoints import CheckpointWriter
 from tests.export.artifacts import encode, person_image, run_cli, saved_model, tflite
+from tests.train.helpers import TEST_CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,26 @@ def test_box_outside_and_argument_errors(models: dict[str, str], images: dict[st
     assert "3 --box for 2 images" in capsys.readouterr().err
     assert run_cli(["predict", str(tmp_path / "none.jpg"), *common]).code == 2
     assert "none.jpg: no such image file" in capsys.readouterr().err
+    # A box reaching past the left and top edges: negative numbers are values, not options.
+    assert run_cli(["predict", person, "--box", "-10,-5,80,90", *common, "--no-overlay"]).code == 0
+    assert json.loads((tmp_path / "person.json").read_text())["box"] == [-10, -5, 80, 90]
+
+
+def test_a_training_run_directory_predicts_with_its_newest_checkpoint(images: dict[str, Path], tmp_path: Path):
+    model = build_model(TEST_CONFIG)
+    optimizer = keras.optimizers.Adam()
+    optimizer.build(model.trainable_variables)
+    writer = CheckpointWriter(tmp_path / "run" / "checkpoints", TEST_CONFIG)
+    writer.save(5, build_model(TEST_CONFIG), optimizer)
+    writer.save(10, model, optimizer)
+    model.save(tmp_path / "same.keras")
+    person = images["person.jpg"]
+    assert run_cli(["predict", str(person), "--model", str(tmp_path / "run"), "--out", str(tmp_path),
+                    "--no-overlay", "--precision", "float32"]).code == 0
+    written = json.loads((tmp_path / "person.json").read_text())
+    expected = load_predictor(tmp_path / "same.keras", config=TEST_CONFIG).predict_images([person.read_bytes()])
+    assert written["format"] == "keras"
+    np.testing.assert_allclose([[k["x"], k["y"]] for k in written["keypoints"]], expected.keypoints[0], atol=0.01)
 
 
 def test_outputs_never_replace_an_input_or_a_file(models: dict[str, str], images: dict[str, Path], tmp_path: Path,

@@ -122,5 +122,11 @@ def test_evaluate_cli_writes_the_table_json_and_predictions(setup: dict, tmp_pat
     assert "Head" in printed and "Mean" in printed and "synthetic PCK@0.2 (n=6)" in printed
     assert (tmp_path / "eval" / "report.json").is_file()
     assert (tmp_path / "eval" / "predictions-synthetic.npy").is_file()
-    assert main(["evaluate", "--model", str(tmp_path / "nowhere"), "--data", str(setup["data"])]) == 2
+    # A rerun does not silently replace the earlier report and predictions (checked before the model loads).
+    again = ["evaluate", "--model", str(tmp_path / "nowhere"), "--data", str(setup["data"]),
+             "--json", str(tmp_path / "eval" / "report.json")]
+    assert main(again) == 2
+    assert (f"{tmp_path / 'eval' / 'report.json'}, {tmp_path / 'eval' / 'predictions-synthetic.npy'} exist(s) from "
+            "an earlier evaluation: pass --overwrite") in capsys.readouterr().err
+    assert main([*again, "--overwrite"]) == 2
     assert "no such model" in capsys.readouterr().err

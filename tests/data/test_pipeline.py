@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 
@@ -212,3 +213,17 @@ def test_image_size_mismatch_fails_naming_the_image(tmp_path: Path) -> None:
     pattern = write(tmp_path / "size.tfrecord", [wrong])
     with pytest.raises(tf.errors.InvalidArgumentError, match="im004"):
         next(iter(dataset(pattern, "eval", 1)))
+
+
+def test_eval_meta_carries_person_boxes_when_asked(tmp_path: Path) -> None:
+    boxed = [dataclasses.replace(person(i), person_box=np.array([1.0, 2.0, 30.0 + i, 40.0]) if i % 2 else None)
+             for i in range(4)]
+    mixed = write(tmp_path / "mixed.tfrecord", boxed)
+    (_, _, meta), = dataset(mixed, "eval", 4, deterministic=True, person_box=True)
+    np.testing.assert_array_equal(meta["person_box"].numpy(), [[0, 0, 0, 0], [1, 2, 31, 40], [0, 0, 0, 0],
+                                                               [1, 2, 33, 40]])
+    none = write(tmp_path / "none.tfrecord", [person(i) for i in range(2)])
+    (_, _, meta), = dataset(none, "eval", 2, deterministic=True, person_box=True)
+    assert meta["person_box"].shape == (2, 0)
+    (_, _, meta), = dataset(none, "eval", 2, deterministic=True)
+    assert "person_box" not in meta

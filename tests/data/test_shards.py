@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ from repose_tf.data.shards import (
     Skipped,
     list_shards,
     read_records,
+    records_skeleton,
     sidecar_path,
     write_shards,
 )
-from repose_tf.skeleton import LSP14
+from repose_tf.skeleton import LSP14, Skeleton
 
 K = LSP14.num_keypoints
 
@@ -134,3 +136,38 @@ def test_bad_calls_raise_and_write_nothing(tmp_path: Path, kwargs: dict, items: 
     with pytest.raises(ValueError, match=message):
         write_shards(items, tmp_path / "out", progress=False, **args)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_sidecar_defines_the_skeleton_and_training_reads_it_back(tmp_path: Path):
+    arm = Skeleton("arm", ("shoulder", "elbow", "wrist"), (("shoulder", "elbow"), ("elbow", "wrist")), ())
+    people = (dataclasses.replace(_record(i, "arm", "arm"), keypoints=np.zeros((3, 2)), annotated=np.ones(3),
+                                  visible=np.ones(3)) for i in range(3))
+    summary = write_shards(people, tmp_path, "arm", "train", skeleton=arm, num_shards=2, progress=False)
+    assert Skeleton.from_dict(summary["skeleton_definition"]) == arm
+    shards = [str(p) for p in list_shards(tmp_path, "arm", "train")]
+    assert records_skeleton(shards) == arm
+    assert records_skeleton([str(tmp_path / "elsewhere.tfrecord")]) is None  # no sidecar to read
+
+    write_shards((_record(i) for i in range(2)), tmp_path, "toy", "train", progress=False)
+    old = json.loads(sidecar_path(tmp_path, "toy", "train").read_text())
+    del old["skeleton_definition"]  # as written before sidecars defined the skeleton
+    sidecar_path(tmp_path, "toy", "train").write_text(json.dumps(old))
+    toy = [str(p) for p in list_shards(tmp_path, "toy", "train")]
+    assert records_skeleton(toy) == LSP14
+    with pytest.raises(ValueError, match=r"the shards use different skeletons: .*arm-train.json: 'arm' \(3 keypoints\)"):
+        records_skeleton(shards + toy)
+    sidecar_path(tmp_path, "toy", "train").write_text("{")
+    with pytest.raises(ValueError, match=r"toy-train.json: not a sidecar that gives the records' skeleton"):
+        records_skeleton(toy)
+
+
+def test_a_person_box_is_stored_only_when_known(tmp_path: Path):
+    import tensorflow as tf
+
+    from repose_tf.data.records import parse, serialize
+
+    plain = _record(0)
+    boxed = dataclasses.replace(plain, person_box=np.array([1.0, 2.0, 7.0, 6.5]))
+    assert "person_box" not in tf.train.Example.FromString(serialize(plain)).features.feature
+    assert parse(tf.constant(serialize(plain)), K)["person_box"].numpy().shape == (0,)
+    np.testing.assert_array_equal(parse(tf.constant(serialize(boxed)), K)["person_box"].numpy(), [1, 2, 7, 6.5])

@@ -11,31 +11,37 @@ import pytest
 import tensorflow as tf
 
 from repose_tf.codec import flip_back
+from repose_tf.config import RePoseConfig
+from repose_tf.data.convert.coco import convert_coco
+from repose_tf.data.convert.common import ConvertOptions
 from repose_tf.data.pipeline import make_dataset, resolve_files
 from repose_tf.data.shards import read_records
 from repose_tf.eval.benchmarks import read_predictions
 from repose_tf.eval.evaluate import (
+    EvalPredictions,
     Predictor,
     evaluate,
     format_scores,
     load_predictor,
     predict,
     predictor_from_model,
+    score,
 )
 from repose_tf.model.builder import build_model
+from repose_tf.skeleton import COCO17, Skeleton
 from repose_tf.train.checkpoints import CheckpointWriter
+from tests.data.coco_people import write_coco_people
 from tests.train.helpers import TEST_CONFIG, write_people
 
 OFFSET, SCALE = (40.0, 25.0), 2.0
 
 
-def _oracle(pattern: str, batch_size: int, flip: bool) -> Predictor:
-    """A "network" that returns the ground-truth heatmaps of the eval crops, in order.
+def _oracle(pattern: str, batch_size: int, flip: bool, cfg: RePoseConfig = TEST_CONFIG) -> Predictor:
+    """A "network" of config ``cfg`` that returns the ground-truth heatmaps of the eval crops, in order.
 
     With ``flip`` every second call (the mirrored crop) gets the mirrored heatmaps, so that
     the flip test's average is the ground truth again.
     """
-    cfg = TEST_CONFIG
     truth = [t["heatmaps"].numpy() for path in resolve_files(pattern)  # predict reads file after file
              for _, t, _ in make_dataset(path, "eval", batch_size, input_size=cfg.input_size, sigma=cfg.sigma,
                                          skeleton=cfg.skeleton, deterministic=True)]
@@ -144,3 +150,49 @@ def test_bad_inputs_are_named(records: dict[str, str], tmp_path: Path) -> None:
         predict(oracle, str(corrupt), progress=False)
     with pytest.raises(ValueError, match="unknown decode"):
         predict(oracle, records["synthetic"], decode="mean", progress=False)
+
+
+def test_coco_records_are_scored_by_the_person_box(tmp_path: Path) -> None:
+    """The annotated bbox travels to the source pixels, and a perfect prediction scores 100 by box and torso."""
+    content = write_coco_people(tmp_path, "person_keypoints_val", 5, seed=4)
+    convert_coco(tmp_path / "person_keypoints_val.json", tmp_path / "images", tmp_path,
+                 options=ConvertOptions(progress=False, workers=1))
+    pattern = str(tmp_path / "coco-valid-*.tfrecord")
+    cfg = TEST_CONFIG.replace(skeleton=COCO17)
+    preds = predict(_oracle(pattern, 4, False, cfg), pattern, batch_size=4, progress=False)
+    boxes = [a["bbox"] for a in content["annotations"] if any(a["keypoints"][2::3])]
+    np.testing.assert_allclose(preds.person_boxes, [[x - 0.5, y - 0.5, x + w - 0.5, y + h - 0.5]
+                                                    for x, y, w, h in boxes], atol=1e-3)
+    assert preds.has_person_box.all()
+    by_box = score(preds, COCO17)["coco"]
+    assert by_box.metric == "box PCK@0.2"
+    assert list(by_box.parts) == ["Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean"]
+    assert by_box.parts["Mean"] == 100.0
+    assert score(preds, COCO17, norm="torso")["coco"].metric == "PCK@0.2"
+
+
+def _chain_predictions(boxes: bool) -> EvalPredictions:
+    """Two people of a 3-keypoint chain; person 1's keypoints are off by 0, 10 and 30 px, person 2's by 0."""
+    gt = np.zeros((2, 3, 2))
+    pred = gt.copy()
+    pred[0, :, 0] = (0.0, 10.0, 30.0)
+    box = np.array([[0.0, 0.0, 100.0, 50.0]] * 2)
+    n = np.zeros(2)
+    return EvalPredictions(
+        keypoints=pred, scores=np.ones((2, 3), np.float32), gt=gt, annotated=np.ones((2, 3), bool),
+        visible=np.ones((2, 3), bool), head_boxes=np.zeros((2, 4)), has_head_box=np.zeros(2, bool),
+        person_boxes=box if boxes else np.zeros((2, 4)), has_person_box=np.full(2, boxes), dataset=np.array(["arm"] * 2),
+        image_id=np.array(["a", "b"]), person_index=n.astype(np.int64), crops=np.zeros((0, 8, 8, 3), np.uint8),
+        crop_keypoints=np.zeros((0, 3, 2), np.float32))
+
+
+def test_a_skeleton_without_parts_gets_a_column_per_keypoint() -> None:
+    arm = Skeleton("arm", ("shoulder", "elbow", "wrist"), (("shoulder", "elbow"), ("elbow", "wrist")), ())
+    result = score(_chain_predictions(boxes=True), arm)["arm"]
+    # 0.2 x the box's longer side (100 px) = 20 px: the 30 px wrist of person 1 misses.
+    assert result.metric == "box PCK@0.2"
+    assert result.parts == {"shoulder": 100.0, "elbow": 100.0, "wrist": 50.0, "Mean": pytest.approx(500 / 6)}
+    with pytest.raises(ValueError, match="skeleton 'arm' names no torso"):
+        score(_chain_predictions(boxes=True), arm, norm="torso")
+    with pytest.raises(ValueError, match="PCK by the person box needs person boxes; 2 'arm' records have none"):
+        score(_chain_predictions(boxes=False), arm)

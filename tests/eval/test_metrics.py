@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from repose_tf.eval.metrics import (
+    box_sizes,
     format_part_table,
     head_sizes,
     normalized_errors,
@@ -16,7 +17,7 @@ from repose_tf.eval.metrics import (
     pck_curve,
     torso_sizes,
 )
-from repose_tf.skeleton import LSP14
+from repose_tf.skeleton import COCO17, LSP14
 
 
 def _offset(gt: np.ndarray, dx: np.ndarray, dy: np.ndarray | float = 0.0) -> np.ndarray:
@@ -167,3 +168,13 @@ def test_text_table_is_fixed_width_with_dashes_for_missing_values():
 def test_markdown_table():
     text = format_part_table({"m": {"Head": 1.0, "Mean": 2.5}}, markdown=True, digits=1)
     assert text.splitlines() == ["|  | Head | Mean |", "| --- | ---: | ---: |", "| m | 1.0 | 2.5 |"]
+
+
+def test_torso_of_coco_names_and_box_sizes():
+    gt = np.zeros((1, 17, 2))
+    gt[0, COCO17.index("left_shoulder")] = (3.0, 0.0)
+    gt[0, COCO17.index("right_hip")] = (0.0, 4.0)
+    np.testing.assert_array_equal(torso_sizes(gt, COCO17), [5.0])
+    np.testing.assert_array_equal(box_sizes(np.array([[10, 20, 40, 60], [0, 0, 5, 2]])), [40.0, 5.0])
+    with pytest.raises(ValueError, match=r"person boxes must be \(N, 4\)"):
+        box_sizes(np.zeros(4))

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from repose_tf import build_model, get_config, output_names
+from repose_tf.config import RePoseConfig
 from repose_tf.model.layers import KinematicUpdate
+from repose_tf.skeleton import Skeleton
 
 TINY = get_config("tiny")
 NAMES = TINY.skeleton.keypoints
@@ -188,3 +190,26 @@ def test_mixed_float16() -> None:
         assert all(np.isfinite(keras.ops.convert_to_numpy(v)).all() for v in out.values())
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_five_keypoint_chain_with_no_ordering_given() -> None:
+    """``RePoseConfig(skeleton=custom)`` with the order derived: middle first, then outwards, reversed in pass 2."""
+    chain = Skeleton("chain", ("a", "b", "c", "d", "e"), (("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")), ())
+    cfg = RePoseConfig(name="chain", skeleton=chain, input_size=32, coarsest=8, width=8, keypoint_width=4,
+                       f_blocks=1, head_blocks=1, update_blocks=1)
+    model = build_model(cfg)
+    assert model(np.zeros((1, 32, 32, 3), np.float32))["refine_32"].shape == (1, 32, 32, 5)
+    names = chain.keypoints
+    order = ["c", "b", "d", "a", "e"]
+    assert [names[k] for k in cfg.order_indices] == order
+    for p, seq in ((1, order), (2, order[::-1])):
+        # Each step reads a neighbour as updated in this pass exactly when it comes earlier in the order.
+        for i, layer in enumerate(model.get_layer(f"pass{p}_update_{n}") for n in seq):
+            for j, t in zip(layer.neighbours, layer._inbound_nodes[0].input_tensors[1:]):
+                earlier = names[j] in seq[:i]
+                before = f"v_{names[j]}" if p == 1 else f"pass1_update_{names[j]}"
+                assert _producer(t) == (f"pass{p}_update_{names[j]}" if earlier else before), (layer.name, j)
+    expected = {"a": {"b"}, "b": {"a", "c"}, "c": {"b", "d"}, "d": {"c", "e"}, "e": {"d"}}
+    for layer in _updates(model, 1) + _updates(model, 2):
+        assert {names[j] for j in layer.neighbours} == expected[names[layer.keypoint]]
+        assert layer.h.conv.kernel.shape[2] == (1 + len(expected[names[layer.keypoint]])) * cfg.keypoint_width

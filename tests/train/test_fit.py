@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -13,12 +14,16 @@ import tensorflow as tf
 
 from repose_tf.config import get_config
 from repose_tf.data.augment import AugmentConfig
+from repose_tf.data.convert.coco import convert_coco
+from repose_tf.data.convert.common import ConvertOptions
 from repose_tf.data.records import PersonRecord, serialize
 from repose_tf.model.builder import build_model, output_names
+from repose_tf.skeleton import COCO17
 from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
 from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
-from repose_tf.train.fit import compile_for_training, training_dataset
+from repose_tf.train.fit import compile_for_training, training_dataset, with_records_skeleton
 from repose_tf.train.strategy import dtype_policy, precision_policy
+from tests.data.coco_people import write_coco_people
 from tests.train.helpers import TEST_CONFIG, write_people
 
 # Eight people seen again and again without augmentation (PCK is measured on the same people).
@@ -51,6 +56,7 @@ def _history(run: Path) -> list[dict[str, str]]:
 
 def test_a_short_fit_lowers_the_loss_and_logs_pck(run: Path) -> None:
     rows = _history(run)
+    assert list(rows[0])[:3] == ["step", "learning_rate", "loss"] and list(rows[0])[-1] == "val_pck"
     assert [int(r["step"]) for r in rows] == [25, 50, 75, 100]
     loss = [float(r["loss"]) for r in rows]
     assert loss[-1] < 0.5 * loss[0]
@@ -156,6 +162,61 @@ def test_bad_training_data_is_named_before_training(kind: str, message: str, tmp
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
+def test_a_truncated_shard_is_counted_reported_and_refused_above_the_limit(
+        data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    shutil.copytree(data, tmp_path / "data")
+    first = tmp_path / "data" / "synthetic-train-00000-of-00002.tfrecord"
+    first.write_bytes(first.read_bytes()[: first.stat().st_size // 2])  # 4 records -> 1 or 2 readable
+    pattern = str(tmp_path / "data" / "synthetic-train-*.tfrecord")
+    with pytest.raises(ValueError, match=r"training data: \d of 8 records usable .* more than the 1 % allowed"
+                                         rf"(?s:.*){first}: unreadable after record \d"):
+        fit(TEST_CONFIG, pattern, tmp_path / "refused", recipe=RECIPE, strategy="default", progress=False)
+    assert not (tmp_path / "refused").exists()
+
+    short = TrainRecipe(**{**RECIPE.to_dict(), "steps": 2, "checkpoint_every": 2, "warmup_steps": 0,
+                                      "augment": NO_AUGMENTATION})
+    fit(TEST_CONFIG, pattern, tmp_path / "run", recipe=short, strategy="default", progress=False,
+        max_bad_fraction=0.6)
+    out = capsys.readouterr().out
+    records = json.loads((tmp_path / "run" / "run.json").read_text())["records"]
+    lost = records["lost"]
+    assert 2 <= lost <= 3 and records["total"] == 8 and records["damaged_files"][0]["file"] == str(first)
+    assert f"training data: {8 - lost} of 8 records usable in 2 file(s); {lost}" in out
+    assert f"skipped: {first}: unreadable after record" in out
+    assert f"{lost} unreadable training records skipped (run.json)" in out
+    # Without validation data the history has no val_ columns (Keras' CSVLogger added NA ones).
+    header = (tmp_path / "run" / "history.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["step", "learning_rate", "loss"] and not any(c.startswith("val_") for c in header)
+
+
+def test_a_time_budget_stops_the_run_where_its_pace_allows(data: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    endless = TrainRecipe(**{**RECIPE.to_dict(), "steps": 100_000, "augment": NO_AUGMENTATION})
+    result = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run", recipe=endless,
+                 strategy="default", progress=False, time_budget=30.0)
+    assert result.step == result.last_step < 100_000
+    assert f"training to step {result.last_step:,}" in capsys.readouterr().out
+    assert latest_checkpoint(tmp_path / "run" / "checkpoints").step == result.step
+    # The cosine schedule ended where the run did: the last learning rate is the floor, 1 % of the base.
+    assert float(_history(tmp_path / "run")[-1]["learning_rate"]) == pytest.approx(0.01 * RECIPE.learning_rate,
+                                                                                   rel=0.05)
+    # The plan is kept in the checkpoint: a rerun with a budget does not train past it.
+    again = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run", recipe=endless,
+                strategy="default", progress=False, time_budget=30.0)
+    assert again.step == again.last_step == result.step
+    assert f"already trained to step {result.step} (of {result.step})" in capsys.readouterr().out
+
+
+def test_validation_data_must_be_whole(data: Path, tmp_path: Path) -> None:
+    shutil.copytree(data, tmp_path / "data")
+    first = tmp_path / "data" / "synthetic-train-00000-of-00002.tfrecord"
+    first.write_bytes(first.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=rf"validation must read every record:\n  {first}: unreadable after record 3"):
+        fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "run",
+            val_data=str(tmp_path / "data" / "synthetic-train-*.tfrecord"), recipe=RECIPE, strategy="default",
+            progress=False)
+
+
 @pytest.mark.parametrize("field,value", [("steps", 0), ("batch_size", 8.0), ("checkpoint_every", True),
                                          ("shuffle_buffer", -1), ("keep_checkpoints", 2.5)])
 def test_recipe_counts_must_be_positive_integers(field: str, value: object) -> None:
@@ -186,3 +247,15 @@ def test_bfloat16_with_xla_trains_a_step() -> None:
     targets = rng.uniform(0, 1, (2, n, n, 2 * k)).astype("float32")
     logs = model.train_on_batch(images, {name: targets for name in output_names(cfg)}, return_dict=True)
     assert np.isfinite(logs["loss"]), logs
+
+
+def test_the_network_takes_the_skeleton_of_its_records(data: Path, tmp_path: Path) -> None:
+    write_coco_people(tmp_path, "person_keypoints_train", 2, seed=0)
+    convert_coco(tmp_path / "person_keypoints_train.json", tmp_path / "images", tmp_path,
+                 options=ConvertOptions(progress=False, workers=1))
+    coco = [DataSource(str(tmp_path / "coco-train-*.tfrecord"))]
+    assert with_records_skeleton(TEST_CONFIG, coco) == TEST_CONFIG.replace(skeleton=COCO17)
+    lsp = [DataSource(str(data / "synthetic-train-*.tfrecord"))]
+    assert with_records_skeleton(TEST_CONFIG, lsp) is TEST_CONFIG
+    with pytest.raises(ValueError, match="config 'repose_topdown' does not fit the records' skeleton 'coco17'"):
+        with_records_skeleton(get_config("repose_topdown"), coco)

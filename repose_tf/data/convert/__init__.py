@@ -1,7 +1,8 @@
-"""Benchmark datasets -> TFRecord shards of :class:`repose_tf.data.records.PersonRecord`.
+"""Benchmark and COCO-format datasets -> TFRecord shards of :class:`repose_tf.data.records.PersonRecord`.
 
 * :mod:`.lsp`: LSP (``lsp-train``, ``lsp-test``) and LSP-extended (``lspet-train``).
 * :mod:`.mpii`: MPII from the HRNet/mmpose or the CPM JSON (``mpii-train``, ``mpii-valid``).
+* :mod:`.coco`: COCO keypoint JSON of any category and skeleton (``coco-<split>``).
 * :mod:`.common`: what they share (person annotations, options, the parallel image loop).
 * :mod:`.images`: how a person's image is stored (pre-crop, or the source bytes).
 

@@ -1,4 +1,4 @@
-"""What the LSP, LSPET and MPII converters share: person annotations -> records -> shards.
+"""What the LSP, LSPET, MPII and COCO converters share: person annotations -> records -> shards.
 
 A converter reads its annotation file into :class:`PersonAnnotation`s (source-image pixels,
 0-based) and hands them to :func:`convert_people`, which loads each image once (a thread
@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import itertools
+import json
 import os
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -33,7 +35,7 @@ from repose_tf.data.convert.images import (
 )
 from repose_tf.data.records import PersonRecord
 from repose_tf.data.shards import DEFAULT_RECORDS_PER_SHARD, Skipped, write_shards
-from repose_tf.skeleton import LSP14
+from repose_tf.skeleton import LSP14, Skeleton
 
 # Conventions shared by the benchmark converters, written to each sidecar (next to the
 # schema's own, repose_tf.data.shards.SCHEMA_CONVENTIONS).
@@ -68,6 +70,11 @@ class PersonAnnotation:
       head_box: (4,) x1, y1, x2, y2 0-based source pixels, or None.
       extra_joints: (J, 2) benchmark-native joints, 0-based source pixels, or None.
       extra_annotated: (J,) bool, or None.
+      person_box: (4,) x1, y1, x2, y2 0-based source pixels of the annotated person box, or None.
+      image_size: (width, height) the annotation file gives the image, checked against the
+        image's own, or None.
+      problem: (reason, detail) of a fault the converter found while reading the annotation,
+        reported like the others (:func:`annotation_problem`), or None.
     """
 
     image_path: Path
@@ -82,6 +89,9 @@ class PersonAnnotation:
     head_box: np.ndarray | None = None
     extra_joints: np.ndarray | None = None
     extra_annotated: np.ndarray | None = None
+    person_box: np.ndarray | None = None
+    image_size: tuple[int, int] | None = None
+    problem: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,12 +116,15 @@ class ConvertOptions:
 def annotation_problem(ann: PersonAnnotation, annotation_file: Path) -> Skipped | None:
     """The reason ``ann`` cannot become a record, judged from its annotation alone, or None.
 
-    Checks: non-finite coordinates at annotated keypoints or joints or in a given
-    center/scale, no annotated keypoint, a non-positive given or keypoint-derived scale.
+    Checks: the converter's own finding (``ann.problem``), non-finite coordinates at annotated
+    keypoints or joints or in a given center/scale, no annotated keypoint, a non-positive given
+    or keypoint-derived scale.
     """
     def skip(reason: str, detail: str) -> Skipped:
         return Skipped(reason, str(annotation_file), ann.index, detail)
 
+    if ann.problem is not None:
+        return skip(*ann.problem)
     annotated = np.asarray(ann.annotated, bool)
     bad = np.flatnonzero(annotated & ~np.isfinite(ann.keypoints).all(axis=1))
     if bad.size:
@@ -131,6 +144,49 @@ def annotation_problem(ann: PersonAnnotation, annotation_file: Path) -> Skipped 
     elif ann.box is Box.KEYPOINTS and not keypoint_box(ann.keypoints, annotated)[1] > 0:
         return skip("bad_center_scale", "the annotated keypoints span a zero-size box")
     return None
+
+
+def read_json(path: Path) -> Any:
+    """The content of a JSON annotation file.
+
+    Raises:
+      InputError: no such file, or not readable JSON (the message names the file).
+    """
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{path}: not a readable JSON file ({e})") from None
+
+
+def guess_split(path: Path) -> str:
+    """The split named by an annotation file's name: valid.json, train.json, trainval.json, ...
+
+    Words of the stem (split at non-letters) are looked up: "valid"/"val", "train",
+    "trainval", "test".
+    """
+    words = set(re.split(r"[^a-z]+", path.stem.lower()))
+    for split, names in (("valid", ("valid", "val")), ("train", ("train",)),
+                         ("trainval", ("trainval",)), ("test", ("test",))):
+        if words & set(names):
+            return split
+    raise InputError(f"{path}: cannot tell the split from the file name; give --split")
+
+
+def first_images(people: list[PersonAnnotation], limit: int | None) -> list[PersonAnnotation]:
+    """The people of the first ``limit`` distinct images (in order of first appearance)."""
+    if limit is None:
+        return people
+    images: set[Path] = set()
+    out = []
+    for p in people:
+        if p.image_path not in images:
+            if len(images) == limit:
+                continue
+            images.add(p.image_path)
+        out.append(p)
+    return out
 
 
 def keypoint_box(keypoints: np.ndarray, annotated: np.ndarray) -> tuple[np.ndarray, float]:
@@ -169,8 +225,13 @@ def _to_stored(stored: StoredImage, xy: np.ndarray, mask: np.ndarray) -> np.ndar
     return np.where(mask, stored.to_stored(np.where(mask, np.asarray(xy, np.float64), 0.0)), 0.0)
 
 
+def _box_to_stored(stored: StoredImage, box: np.ndarray | None) -> np.ndarray | None:
+    """(4,) x1, y1, x2, y2 source pixels -> stored pixels (None stays None)."""
+    return None if box is None else stored.to_stored(np.reshape(box, (2, 2))).ravel()
+
+
 def _records_of_image(group: Sequence[PersonAnnotation], annotation_file: Path, dataset: str,
-                      storage: StorageOptions) -> list[PersonRecord | Skipped]:
+                      storage: StorageOptions, skeleton: Skeleton) -> list[PersonRecord | Skipped]:
     """The record (or skip) of each person of ``group``, people of one image (thread worker).
 
     The image is loaded once, and not at all when every person's annotation is bad.
@@ -187,6 +248,11 @@ def _records_of_image(group: Sequence[PersonAnnotation], annotation_file: Path, 
     for ann, problem in zip(group, problems):
         if problem is not None:
             out.append(problem)
+            continue
+        if ann.image_size is not None and ann.image_size != (src.width, src.height):
+            out.append(Skipped("image_size_mismatch", str(path), ann.index,
+                               f"the image is {src.width}x{src.height}, {annotation_file} says "
+                               f"{ann.image_size[0]}x{ann.image_size[1]}"))
             continue
         center, scale = _person_box(ann, src.width, src.height)
         box = crop_box(center, scale, src.width, src.height, storage.crop_margin)
@@ -208,25 +274,27 @@ def _records_of_image(group: Sequence[PersonAnnotation], annotation_file: Path, 
             dataset=dataset,
             image_id=ann.image_id,
             person_index=ann.index,
-            skeleton=LSP14.name,
+            skeleton=skeleton.name,
             keypoints=_to_stored(stored, ann.keypoints, annotated),
             annotated=annotated,
             visible=np.asarray(ann.visible, bool) & annotated,
             center=stored.to_stored(center),
             scale=scale / stored.scale,
-            head_box=None if ann.head_box is None else stored.to_stored(np.reshape(ann.head_box, (2, 2))).ravel(),
+            head_box=_box_to_stored(stored, ann.head_box),
             source_offset=stored.offset,
             source_scale=stored.scale,
             source_height=src.height,
             source_width=src.width,
             extra_joints=extra_joints,
             extra_visible=extra_visible,
+            person_box=_box_to_stored(stored, ann.person_box),
         ))
     return out
 
 
 def _ordered_records(annotations: Iterable[PersonAnnotation], annotation_file: Path, dataset: str,
-                     options: ConvertOptions, pool: ThreadPoolExecutor) -> Iterator[PersonRecord | Skipped]:
+                     options: ConvertOptions, skeleton: Skeleton,
+                     pool: ThreadPoolExecutor) -> Iterator[PersonRecord | Skipped]:
     """Records (or skips) in annotation order; images are processed in ``pool``, a few ahead.
 
     In strict mode the first skip raises :class:`InputError` instead.
@@ -241,7 +309,8 @@ def _ordered_records(annotations: Iterable[PersonAnnotation], annotation_file: P
                 yield item
 
     for _, group in itertools.groupby(annotations, key=lambda a: a.image_path):
-        pending.append(pool.submit(_records_of_image, list(group), annotation_file, dataset, options.storage))
+        pending.append(pool.submit(_records_of_image, list(group), annotation_file, dataset, options.storage,
+                                   skeleton))
         yield from drain(4 * options.workers)
     yield from drain(0)
 
@@ -254,11 +323,13 @@ def convert_people(
     split: str,
     options: ConvertOptions,
     metadata: Mapping[str, Any],
+    skeleton: Skeleton = LSP14,
 ) -> dict[str, Any]:
     """Write the records of ``annotations`` as the shards of ``dataset``-``split``.
 
     People sharing an image should be consecutive (one image load per run of them).
-    ``metadata`` goes to the sidecar next to the storage options.  Returns the sidecar.
+    ``metadata`` goes to the sidecar next to the storage options; ``skeleton`` is the
+    keypoint set of the annotations (the sidecar carries it).  Returns the sidecar.
 
     Raises:
       InputError: strict mode and a person or image is bad.
@@ -267,9 +338,9 @@ def convert_people(
     with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
         try:
             return write_shards(
-                _ordered_records(annotations, annotation_file, dataset, options, pool),
+                _ordered_records(annotations, annotation_file, dataset, options, skeleton, pool),
                 out_dir, dataset, split,
-                skeleton=LSP14,
+                skeleton=skeleton,
                 records_per_shard=options.records_per_shard,
                 total=len(annotations),
                 metadata={**metadata, "storage": options.storage.to_json()},

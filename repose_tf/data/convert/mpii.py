@@ -30,9 +30,7 @@ Stored (both forms), in 0-based pixels:
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,9 @@ from repose_tf.data.convert.common import (
     ConvertOptions,
     PersonAnnotation,
     convert_people,
+    first_images,
+    guess_split,
+    read_json,
 )
 from repose_tf.eval.benchmarks import BenchmarkFileError, MPIIGroundTruth, load_mpii_gt
 from repose_tf.skeleton import MPII16_NAMES, MPII_TO_LSP14
@@ -70,12 +71,7 @@ def load_mpii_json(path: Path) -> tuple[str, list[dict[str, Any]]]:
       InputError: unreadable file, or not a list of people of one of the two forms (the
         message names the first offending entry and key).
     """
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: not a readable JSON file ({e})") from None
+    data = read_json(path)
     if isinstance(data, dict) and "root" in data:
         data = data["root"]
     if not isinstance(data, list) or not data or not all(isinstance(e, dict) for e in data):
@@ -103,20 +99,6 @@ def _array(entry: dict[str, Any], key: str, shape: tuple[int, ...], path: Path, 
 
 def _scalar(entry: dict[str, Any], key: str, path: Path, index: int) -> float:
     return float(_array(entry, key, (), path, index))
-
-
-def guess_split(path: Path) -> str:
-    """The split named by an HRNet-style file name: valid.json, train.json, trainval.json, ...
-
-    Words of the stem (split at non-letters) are looked up: "valid"/"val", "train",
-    "trainval", "test".
-    """
-    words = set(re.split(r"[^a-z]+", path.stem.lower()))
-    for split, names in (("valid", ("valid", "val")), ("train", ("train",)),
-                         ("trainval", ("trainval",)), ("test", ("test",))):
-        if words & set(names):
-            return split
-    raise InputError(f"{path}: cannot tell the split from the file name; give --split")
 
 
 def _person(form: str, entry: dict[str, Any], path: Path, index: int,
@@ -154,21 +136,6 @@ def _person(form: str, entry: dict[str, Any], path: Path, index: int,
         extra_annotated=annotated,
     )
     return ann, validation
-
-
-def _first_images(people: list[PersonAnnotation], limit: int | None) -> list[PersonAnnotation]:
-    """The people of the first ``limit`` distinct images (in order of first appearance)."""
-    if limit is None:
-        return people
-    images: set[Path] = set()
-    out = []
-    for p in people:
-        if p.image_path not in images:
-            if len(images) == limit:
-                continue
-            images.add(p.image_path)
-        out.append(p)
-    return out
 
 
 def attach_head_boxes(people: Sequence[PersonAnnotation], gt: MPIIGroundTruth, annotation_file: Path) -> None:
@@ -225,7 +192,7 @@ def mpii_annotations(annotation_file: Path, images_dir: Path, split: str | None 
         except BenchmarkFileError as e:
             raise InputError(str(e)) from None
         attach_head_boxes(validation, gt, annotation_file)
-    return form, {s: _first_images(people, limit) for s, people in by_split.items()}
+    return form, {s: first_images(people, limit) for s, people in by_split.items()}
 
 
 def convert_mpii(annotation_file: str | os.PathLike, images_dir: str | os.PathLike, out_dir: str | os.PathLike,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import multiprocessing
+import signal
 from collections.abc import Iterator
 
 import numpy as np
@@ -66,12 +67,19 @@ def _in_processes(render: functools.partial, count: int, workers: int) -> Iterat
     """``render(i)`` for i in range(count) on a pool of forked processes, in order.
 
     Fork, not spawn: the children inherit the imported modules instead of importing
-    TensorFlow again, and they only run numpy and Pillow.
+    TensorFlow again, and they only run numpy and Pillow.  The children ignore SIGINT: Ctrl-C
+    reaches the whole process group, and only this process should answer it (leaving the
+    ``with`` terminates the pool); children that took it too printed a traceback each and could
+    leave the pool waiting for a result that never came.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         raise ValueError("workers > 1 needs the 'fork' start method, which this platform lacks; use workers=1")
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_sigint) as pool:
         yield from pool.imap(render, range(count), chunksize=_CHUNK)
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_ids(**values: int) -> None:
