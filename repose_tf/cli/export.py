@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"int8: person crops to calibrate on (default {CALIBRATION_STEPS})")
     p.add_argument("--precision", default="float32", choices=("float32", "bfloat16", "auto"),
                    help="SavedModel compute precision (default float32).  bfloat16: faster on CPUs with "
-                        "AVX512-BF16 or AMX (1.4-2.2x for lsp-small here, docs/deployment.md), slow on others; "
+                        "AVX512-BF16 or AMX (1.5x for lsp-small here, docs/deployment.md), slow on others; "
                         "auto: bfloat16 if this CPU has it")
     p.set_defaults(func=run)
 
