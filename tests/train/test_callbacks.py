@@ -84,3 +84,25 @@ def test_time_budget_plans_the_last_step_from_the_measured_pace(monkeypatch) -> 
     clock[0] = 90.0
     budget.on_epoch_end(1)  # on plan: unchanged
     assert stop.steps == 112 and len(said) == 2
+    model.optimizer.iterations.assign(105)
+    clock[0] = 91.0  # faster than planned (0.587 s per step): the plan moves out again
+    budget.on_epoch_end(2)
+    assert stop.steps == 115 and float(schedule.total_steps.numpy()) == 115.0
+
+
+def test_a_resumed_time_budget_only_shortens_its_plan(monkeypatch) -> None:
+    import repose_tf.train.callbacks as callbacks
+    from repose_tf.train.callbacks import StopAtStep, TimeBudget
+
+    clock = [0.0]
+    monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
+    model = _model(step=500)
+    stop = StopAtStep(600)  # the plan kept in the checkpoint
+    budget = TimeBudget(1000.0, stop, None, lambda _: None, measure=20, resumed=True)
+    budget.set_model(model)
+    budget.on_train_begin()
+    for step, at in ((501, 30.0), (521, 40.0)):  # 0.5 s per step: 1000 s would allow far more than 600
+        model.optimizer.iterations.assign(step)
+        clock[0] = at
+        budget.on_train_batch_end(0)
+    assert stop.steps == 600
