@@ -44,7 +44,7 @@ from repose_tf.export.saved_model import (
 from repose_tf.model.builder import build_model
 from repose_tf.model.saving import model_config
 from repose_tf.skeleton import Skeleton
-from repose_tf.train.checkpoints import CheckpointError, CheckpointInfo, find_checkpoint, load_network
+from repose_tf.train.checkpoints import checkpoint_in, load_network
 
 
 class InputError(ValueError):
@@ -224,7 +224,7 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     """
     path = Path(model)
     if not pretrained.is_pretrained(model) and path.is_dir():
-        checkpoint = _training_checkpoint(path)
+        checkpoint = checkpoint_in(path)
         if checkpoint is None:
             return SavedModelPredictor(resolve_version_dir(path))
         cfg = checkpoint.config()
@@ -238,14 +238,6 @@ def load_predictor(model: str | Path, *, config: str | RePoseConfig | None = Non
     cfg = config_of(keras_model, config)
     metadata = ExportMetadata(cfg, crop or CropOptions(cfg.input_size), decode_method, "keras")
     return KerasPredictor(keras_model, metadata, model, export_precision(precision).precision)
-
-
-def _training_checkpoint(path: Path) -> CheckpointInfo | None:
-    """The newest checkpoint of a run directory (or of a checkpoint directory), None for other folders."""
-    try:
-        return find_checkpoint(path)
-    except CheckpointError:
-        return None
 
 
 EXIF_ORIENTATION = 0x0112

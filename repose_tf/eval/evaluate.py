@@ -209,7 +209,7 @@ def load_predictor(path: str | Path) -> Predictor:
       FileNotFoundError: nothing at ``path``.
       ValueError: ``path`` is none of the three, or a checkpoint that does not fit its config.
     """
-    from repose_tf.train.checkpoints import CheckpointError, find_checkpoint, load_network
+    from repose_tf.train.checkpoints import checkpoint_in, load_network
 
     if pretrained.is_pretrained(path):
         shipped = pretrained.get(str(path))
@@ -231,10 +231,7 @@ def load_predictor(path: str | Path) -> Predictor:
         from repose_tf.model.saving import keras_file_config
 
         return predictor_from_model(model, config_of(model, keras_file_config(path)), str(path))
-    try:
-        info = find_checkpoint(path)
-    except CheckpointError:
-        info = None
+    info = checkpoint_in(path)
     if info is not None:
         return predictor_from_model(load_network(info), info.config(), str(info.path))
     return _saved_model_predictor(path)

@@ -313,18 +313,17 @@ class ProgressBar(keras.callbacks.Callback):
 
     COMPILING = "{desc}: {n_fmt}/{total_fmt} [{elapsed}, compiling the training step]"
 
-    def __init__(self, total_steps: int, enabled: bool = True, stop: StopAtStep | None = None) -> None:
+    def __init__(self, stop: StopAtStep, enabled: bool = True) -> None:
         super().__init__()
-        self.total_steps = total_steps
+        self.stop = stop  # its last step (which a TimeBudget may move) is the bar's total
         self.enabled = enabled
-        self.stop = stop  # its last step, when a TimeBudget moves it, is the bar's total
         self._bar: tqdm | None = None
         self._postfix: dict[str, str] = {}
         self._compiling = True
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._compiling = True
-        self._bar = tqdm(total=self.total_steps, initial=current_step(self.model), desc="train", unit="step",
+        self._bar = tqdm(total=self.stop.steps, initial=current_step(self.model), desc="train", unit="step",
                          disable=not self.enabled, dynamic_ncols=True, bar_format=self.COMPILING)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -335,7 +334,7 @@ class ProgressBar(keras.callbacks.Callback):
             self._bar.bar_format = None
             self._bar.initial = self._bar.n = self._bar.last_print_n = step
             self._bar.start_t = self._bar.last_print_t = time.time()
-        if self.stop is not None and self._bar.total != self.stop.steps:
+        if self._bar.total != self.stop.steps:
             self._bar.total = self.stop.steps
         self._bar.update(step - self._bar.n)
         if logs and "loss" in logs:

@@ -148,6 +148,14 @@ def find_checkpoint(path: str | os.PathLike) -> CheckpointInfo:
                           "nor in its checkpoints/ folder")
 
 
+def checkpoint_in(path: str | os.PathLike) -> CheckpointInfo | None:
+    """:func:`find_checkpoint`, or None where ``path`` holds no checkpoint (another kind of model folder)."""
+    try:
+        return find_checkpoint(path)
+    except CheckpointError:
+        return None
+
+
 def restore(info: CheckpointInfo, model: keras.Model, optimizer: keras.optimizers.Optimizer | None = None) -> None:
     """Load a checkpoint's weights (and the optimizer state when ``optimizer`` is given).
 

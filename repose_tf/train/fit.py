@@ -383,7 +383,7 @@ def fit(
                                                              profile_batch=0))
         else:
             say("TensorBoard is not installed (pip install tensorboard): no tensorboard/ logs, history.csv only")
-    run_callbacks += [*callbacks, cb.ProgressBar(last_step, enabled=progress and chief, stop=stop)]
+    run_callbacks += [*callbacks, cb.ProgressBar(stop, enabled=progress and chief)]
 
     if step < last_step:
         budgeted = f" (at most; a {time_budget / 60:.1f} min time budget decides)" if time_budget is not None else ""

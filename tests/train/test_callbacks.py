@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import keras
 import pytest
 
-from repose_tf.train.callbacks import HistoryCSV, ProgressBar
+from repose_tf.train.callbacks import HistoryCSV, ProgressBar, StopAtStep, TimeBudget
 
 
 def _model(step: int = 0) -> SimpleNamespace:
@@ -34,7 +34,7 @@ def test_history_starts_with_step_and_has_val_columns_only_when_validating(tmp_p
 
 def test_progress_bar_says_compiling_until_the_first_step_and_times_from_there() -> None:
     model = _model(step=40)  # a resumed run
-    bar = ProgressBar(100)
+    bar = ProgressBar(StopAtStep(100))
     bar.set_model(model)
     bar.on_train_begin()
     bar._bar.fp = io.StringIO()
@@ -53,7 +53,6 @@ def test_progress_bar_says_compiling_until_the_first_step_and_times_from_there()
 
 def test_time_budget_plans_the_last_step_from_the_measured_pace(monkeypatch) -> None:
     import repose_tf.train.callbacks as callbacks
-    from repose_tf.train.callbacks import StopAtStep, TimeBudget
     from repose_tf.train.schedule import WarmupCosine
 
     clock = [0.0]
@@ -92,7 +91,6 @@ def test_time_budget_plans_the_last_step_from_the_measured_pace(monkeypatch) -> 
 
 def test_a_resumed_time_budget_only_shortens_its_plan(monkeypatch) -> None:
     import repose_tf.train.callbacks as callbacks
-    from repose_tf.train.callbacks import StopAtStep, TimeBudget
 
     clock = [0.0]
     monkeypatch.setattr(callbacks.time, "time", lambda: clock[0])
