@@ -40,8 +40,8 @@ TRAIN_DATA = ("tfrecords/lsp-train-*.tfrecord", "tfrecords/lspet-train-*.tfrecor
 # The recipe.  bfloat16: the CPU it was trained on has AVX512-BF16.
 TRAIN_ARGS = ("train", "--out", str(RUN), "--preset", "small",
               *[a for d in TRAIN_DATA for a in ("--data", d)], "--val", VAL,
-              "--steps", "7000", "--batch", "16", "--lr", "1e-3", "--schedule", "cosine", "--warmup", "300",
-              "--checkpoint-every", "500", "--pck-every", "1000", "--precision", "bfloat16")
+              "--steps", "30000", "--time-budget", "140", "--batch", "16", "--lr", "1e-3", "--schedule", "cosine",
+              "--warmup", "300", "--checkpoint-every", "500", "--pck-every", "1000", "--precision", "bfloat16")
 SUMMARY = ("the `small` preset (2.5M parameters, 64 x 64 input) trained on LSP train + LSP-extended; "
            "LSP test PCK@0.2 in docs/models.md")
 DOCS = ROOT / "docs"
