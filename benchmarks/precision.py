@@ -58,7 +58,7 @@ def build(preset: str, precision: str, batch: int, plain: bool = False):
     from repose_tf.config import get_config
     from repose_tf.model.builder import build_model, output_names
     from repose_tf.model.complexity import profile
-    from repose_tf.train.loss import PartialMSE
+    from repose_tf.train.loss import PartialMSE, pack_targets
     from repose_tf.train.optimizer import FusedAdam
     from repose_tf.train.strategy import dtype_policy
 
@@ -69,13 +69,13 @@ def build(preset: str, precision: str, batch: int, plain: bool = False):
     flops = profile(cfg).flops
     policy = "float32" if precision == "float32" else f"mixed_{precision}"
     names = output_names(cfg)
-    targets = tf.constant(rng.uniform(0, 1, (batch, size, size, 2 * k)), tf.float32)
+    targets = pack_targets(rng.uniform(0, size - 1, (batch, k, 2)), np.ones((batch, k)))
     stack_targets = tf.constant(rng.uniform(0, 1, (batch, size, size, STACK_WIDTH)), tf.float32)
     out = []
     with dtype_policy(policy):
         for fused in (True, False) if plain else (True,):
             model = build_model(cfg, fused=fused)
-            model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names})
+            model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE(cfg.sigma) for n in names})
             name = preset if fused else f"{preset}, per-keypoint layers"
             out.append((name, model, (images, {n: targets for n in names}), flops))
         stack, stack_flops = stack_model(size, flops)

@@ -56,7 +56,7 @@ def measure(preset: str, batch: int, steps: int, jit: bool, variants: list[dict]
     from repose_tf.config import get_config
     from repose_tf.model.builder import build_model, output_names
     from repose_tf.model.complexity import profile
-    from repose_tf.train.loss import PartialMSE
+    from repose_tf.train.loss import PartialMSE, pack_targets
     from repose_tf.train.optimizer import FusedAdam
 
     rng = np.random.default_rng(0)
@@ -67,10 +67,10 @@ def measure(preset: str, batch: int, steps: int, jit: bool, variants: list[dict]
         cfg = get_config(preset).replace(**changes)
         model = build_model(cfg, fused=fused)
         names = output_names(cfg)
-        model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE() for n in names}, jit_compile=jit)
+        model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE(cfg.sigma) for n in names}, jit_compile=jit)
         size, k = cfg.input_size, cfg.num_keypoints
         images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)), tf.float32)
-        targets = tf.constant(rng.uniform(0, 1, (batch, size, size, 2 * k)), tf.float32)
+        targets = pack_targets(rng.uniform(0, size - 1, (batch, k, 2)), np.ones((batch, k)))
         batch_data = (images, {n: targets for n in names})
         start = time.perf_counter()
         model.train_on_batch(*batch_data)

@@ -14,13 +14,15 @@ Stages (all in-graph, parallel, AUTOTUNE):
    largest and then to a bucket length (two per octave).
 4. Per batch: random draws, then one function, XLA-compiled by default: one affine per
    example for crop, scale, rotation and flip (:mod:`repose_tf.data.augment`), one batched
-   bilinear warp, colour noise, heatmap targets (:func:`repose_tf.codec.encode_heatmaps`).
+   bilinear warp, colour noise, heatmap targets (:func:`repose_tf.codec.encode_heatmaps`; training
+   with :func:`repose_tf.train.fit` leaves them to the train step).
 
 Training batches (``mode="train"``)::
 
     images: (B, S, S, 3) float32 in [0, 255]
     targets: {
         "heatmaps":  (B, S, S, K) float32, Gaussians of std ``sigma`` (peak 1), 0 where masked
+                     (not with ``heatmaps=False``)
         "mask":      (B, K) float32, 1 = annotated and inside the crop
         "keypoints": (B, K, 2) float32 (x, y) crop pixels
     }
@@ -108,6 +110,7 @@ def make_dataset(
     crop_on_decode: bool = True,
     jit_compile: bool = True,
     person_box: bool = False,
+    heatmaps: bool = True,
 ) -> tf.data.Dataset:
     """Batches of person crops from TFRecords written by :func:`repose_tf.data.records.serialize`.
 
@@ -131,6 +134,8 @@ def make_dataset(
         of image sizes.  Without it the same ops run unfused (same numbers up to float
         rounding).
       person_box: eval: add the records' person boxes to the meta (for box-normalised PCK).
+      heatmaps: render the targets' ``heatmaps``; without them the targets are ``mask`` and
+        ``keypoints`` only (:func:`repose_tf.train.fit` renders them in the train step).
 
     Returns:
       A ``tf.data.Dataset`` of ``(images, targets)`` (train) or ``(images, targets, meta)``
@@ -189,7 +194,7 @@ def make_dataset(
         out = crop_batch(pixels, batch["size"], batch["origin"], batch["keypoints"], batch["annotated"],
                          transforms, input_size, flip_permutation)
         images = out.images if colour is None else apply_color(out.images, colour)
-        return images, _targets(out.keypoints, out.mask, input_size, sigma)
+        return images, _targets(out.keypoints, out.mask, input_size, sigma if heatmaps else None)
 
     def flat_pixels(batch: dict[str, tf.Tensor]) -> tf.Tensor:
         return _pad_to_bucket(batch["pixels"]) if jit_compile else batch["pixels"]
@@ -381,8 +386,12 @@ def _pad_to_bucket(pixels: tf.Tensor) -> tf.Tensor:
     return tf.pad(pixels, [[0, 0], [0, tf.maximum(bucket - tf.shape(pixels)[1], 0)], [0, 0]])
 
 
-def _targets(keypoints: tf.Tensor, mask: tf.Tensor, input_size: int, sigma: float) -> dict[str, tf.Tensor]:
-    return {"heatmaps": encode_heatmaps(keypoints, mask, input_size, sigma), "mask": mask, "keypoints": keypoints}
+def _targets(keypoints: tf.Tensor, mask: tf.Tensor, input_size: int, sigma: float | None) -> dict[str, tf.Tensor]:
+    """The targets of a batch; heatmaps only with a ``sigma``."""
+    targets = {"mask": mask, "keypoints": keypoints}
+    if sigma is not None:
+        targets["heatmaps"] = encode_heatmaps(keypoints, mask, input_size, sigma)
+    return targets
 
 
 def _meta(batch: dict[str, tf.Tensor], stored_from_crop: tf.Tensor) -> dict[str, tf.Tensor]:

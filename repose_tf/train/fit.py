@@ -10,8 +10,9 @@ The default :class:`TrainRecipe` is the paper's (Sec. 4): Adam, batch 64, learni
 (:data:`PAPER_DATA`).  A shorter ``steps`` scales the schedule's boundaries.
 
 Loss: eq. (3) on every heatmap output (:mod:`repose_tf.train.loss`); the pipeline's targets are
-mapped to ``{output name: packed heatmaps + mask}``, one Keras loss per output, so the CSV
-history has the total ``loss`` and one ``<output>_loss`` column per output.
+mapped to ``{output name: packed keypoints + mask}`` (B, K, 3), one Keras loss per output, which
+renders the Gaussian targets in the train step; the CSV history has the total ``loss`` and one
+``<output>_loss`` column per output.
 
 Run directory ``out_dir``::
 
@@ -206,13 +207,14 @@ class TrainingDiverged(RuntimeError):
 
 def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
                      seed: int) -> tf.data.Dataset:
-    """Endless batches ``(images (B, S, S, 3), targets)`` of the mix of ``sources`` (see :class:`DataSource`).
+    """Endless batches ``(images (B, S, S, 3), targets)`` of the mix of ``sources`` (see :class:`DataSource`);
+    targets ``{"keypoints": (B, K, 2), "mask": (B, K)}`` (the heatmaps are rendered in the train step).
 
     Raises:
       ValueError: a pattern matching nothing, files of another schema, or no record at all.
     """
     options = dict(input_size=config.input_size, sigma=config.sigma, skeleton=config.skeleton,
-                   shuffle_buffer=recipe.shuffle_buffer, augment=recipe.augment)
+                   shuffle_buffer=recipe.shuffle_buffer, augment=recipe.augment, heatmaps=False)
     for source in sources:
         files = resolve_files(source.pattern)
         if all(tf.io.gfile.stat(f).length == 0 for f in files):
@@ -258,7 +260,7 @@ def compile_for_training(model: keras.Model, config: RePoseConfig,
     Returns the schedule."""
     schedule = make_schedule(recipe.schedule, recipe.steps, recipe.learning_rate, recipe.warmup_steps)
     optimizer = FusedAdam(schedule)
-    model.compile(optimizer=optimizer, loss={n: PartialMSE() for n in output_names(config)},
+    model.compile(optimizer=optimizer, loss={n: PartialMSE(config.sigma) for n in output_names(config)},
                   jit_compile=recipe.jit_compile)
     model.optimizer.build(model.trainable_variables)
     return schedule

@@ -9,10 +9,11 @@ annotated keypoint contributes 0 (not NaN) and still counts in M.  The total tra
 the sum of (3) over every heatmap output of the network (pre-update, post-update and each
 refinement resolution; :func:`repose_tf.model.output_names`).
 
-Keras ``fit`` hands a loss ``(y_true, y_pred)`` per output and nothing else, so the mask rides
-along with the targets: :func:`pack_targets` appends it as K extra channels, constant over the
-image, giving ``y_true`` of shape (B, n, n, 2K); :class:`PartialMSE` splits it back.  The model
-itself stays the plain functional network of :func:`repose_tf.build_model`.
+Keras ``fit`` hands a loss ``(y_true, y_pred)`` per output and nothing else, so the training
+targets travel as keypoints: :func:`pack_targets` stacks the (B, K, 2) keypoints and the (B, K)
+mask into ``y_true`` of shape (B, K, 3), and :class:`PartialMSE` renders the heatmaps H from it
+in the train step (on the accelerator, when there is one).  The model itself stays the plain
+functional network of :func:`repose_tf.build_model`.
 
 Everything is computed in float32 whatever the compute dtype of the predictions (mixed
 precision), and per-example values are returned so that Keras' reduction (mean over the local
@@ -25,6 +26,8 @@ from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
+
+from repose_tf.codec import encode_heatmaps
 
 
 def partial_mse_per_example(heatmaps: tf.Tensor, mask: tf.Tensor, predictions: tf.Tensor) -> tf.Tensor:
@@ -58,44 +61,56 @@ def total_loss(heatmaps: tf.Tensor, mask: tf.Tensor, outputs: dict[str, tf.Tenso
     return tf.add_n([partial_mse(heatmaps, mask, o) for o in stacks])
 
 
-def pack_targets(heatmaps: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-    """(B, n, n, K) heatmaps and (B, K) mask -> (B, n, n, 2K) float32 ``y_true`` for :class:`PartialMSE`.
-
-    Channels ``[:K]`` are the heatmaps, channels ``[K:]`` the mask broadcast over the image.
-    """
-    heatmaps = tf.cast(heatmaps, tf.float32)
-    mask = tf.cast(mask, tf.float32)
-    planes = tf.broadcast_to(mask[:, None, None, :], tf.shape(heatmaps))
-    return tf.concat([heatmaps, planes], axis=-1)
+def pack_targets(keypoints: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """(B, K, 2) keypoints (x, y) in heatmap pixels and (B, K) mask -> (B, K, 3) float32 ``y_true``
+    for :class:`PartialMSE`: channels x, y, mask."""
+    keypoints = tf.cast(keypoints, tf.float32)
+    return tf.concat([keypoints, tf.cast(mask, tf.float32)[..., None]], axis=-1)
 
 
 def unpack_targets(y_true: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Inverse of :func:`pack_targets`: (B, n, n, 2K) -> heatmaps (B, n, n, K), mask (B, K)."""
-    k = y_true.shape[-1] // 2
-    return y_true[..., :k], y_true[:, 0, 0, k:]
+    """Inverse of :func:`pack_targets`: (B, K, 3) -> keypoints (B, K, 2), mask (B, K)."""
+    return y_true[..., :2], y_true[..., 2]
 
 
 def keras_targets(targets: dict[str, tf.Tensor], output_names: Sequence[str]) -> dict[str, tf.Tensor]:
-    """The pipeline's ``{"heatmaps", "mask", ...}`` -> ``{output name: packed y_true}`` for ``fit``.
+    """The pipeline's ``{"keypoints", "mask", ...}`` -> ``{output name: packed y_true}`` for ``fit``.
 
-    Every output is supervised by the same full-resolution targets (the builder resizes every
-    heatmap output to the input resolution); the packed tensor is built once and shared.
+    Every output is supervised by the same targets (the builder resizes every heatmap output to
+    the input resolution): one (B, K, 3) tensor, shared.
     """
-    packed = pack_targets(targets["heatmaps"], targets["mask"])
+    packed = pack_targets(targets["keypoints"], targets["mask"])
     return {name: packed for name in output_names}
 
 
 @keras.saving.register_keras_serializable(package="repose_tf")
 class PartialMSE(keras.losses.Loss):
-    """Eq. (3) as a Keras loss on packed targets (:func:`pack_targets`).
+    """Eq. (3) as a Keras loss on packed keypoints (:func:`pack_targets`): the target heatmaps H
+    are rendered here, inside the compiled train step, from the keypoints and the mask
+    (:func:`repose_tf.codec.encode_heatmaps`, Gaussians of std ``sigma`` at the prediction's
+    resolution), so the input pipeline hands over (B, K, 3) numbers per batch instead of
+    (B, n, n, K) heatmaps.  Every output renders the same subgraph from the same tensor.
 
     ``call`` returns (B,) per-example values; Keras' default ``sum_over_batch_size`` reduction
     averages them over the batch (and scales for the replicas of a distribution strategy).
+
+    Args:
+      sigma: the Gaussian's standard deviation in heatmap pixels (``RePoseConfig.sigma``).
     """
 
-    def __init__(self, name: str = "partial_mse", **kwargs) -> None:
+    def __init__(self, sigma: float, name: str = "partial_mse", **kwargs) -> None:
         super().__init__(name=name, **kwargs)
+        if sigma <= 0:
+            raise ValueError(f"sigma must be positive, got {sigma}")
+        self.sigma = float(sigma)
 
     def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        heatmaps, mask = unpack_targets(y_true)
+        if y_true.shape.rank != 3 or y_true.shape[-1] != 3:
+            raise ValueError(f"PartialMSE takes targets packed by pack_targets(keypoints, mask), (B, K, 3); got "
+                             f"shape {y_true.shape.as_list()} (heatmap targets are rendered in the loss)")
+        keypoints, mask = unpack_targets(y_true)
+        heatmaps = encode_heatmaps(keypoints, mask, y_pred.shape[1], self.sigma)
         return partial_mse_per_example(heatmaps, mask, y_pred)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "sigma": self.sigma}

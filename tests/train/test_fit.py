@@ -23,6 +23,7 @@ from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
 from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
 from repose_tf.train.fit import compile_for_training, training_dataset, with_records_skeleton
 from repose_tf.train.strategy import dtype_policy, precision_policy
+from repose_tf.train.loss import pack_targets
 from tests.data.coco_people import write_coco_people
 from tests.train.helpers import TEST_CONFIG, write_people
 
@@ -244,7 +245,7 @@ def test_bfloat16_with_xla_trains_a_step() -> None:
     rng = np.random.default_rng(0)
     n, k = cfg.input_size, cfg.num_keypoints
     images = rng.uniform(0, 255, (2, n, n, 3)).astype("float32")
-    targets = rng.uniform(0, 1, (2, n, n, 2 * k)).astype("float32")
+    targets = pack_targets(rng.uniform(0, n - 1, (2, k, 2)), np.ones((2, k)))
     logs = model.train_on_batch(images, {name: targets for name in output_names(cfg)}, return_dict=True)
     assert np.isfinite(logs["loss"]), logs
 

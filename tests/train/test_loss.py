@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import keras
 import tensorflow as tf
+
+from repose_tf.codec import encode_heatmaps
 
 from repose_tf.train.loss import (
     PartialMSE,
@@ -79,15 +82,53 @@ def test_total_loss_sums_every_output() -> None:
 
 
 def test_packing_round_trip_and_keras_loss() -> None:
-    h, o = _random((3, 6, 6, 5), 10), _random((3, 6, 6, 5), 11)
+    rng = np.random.default_rng(10)
+    keypoints = rng.uniform(0, 12, (3, 5, 2)).astype(np.float32)
     mask = np.array([[1, 0, 1, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], np.float32)
-    packed = pack_targets(h, mask)
-    assert packed.shape == (3, 6, 6, 10)
-    back_h, back_mask = unpack_targets(packed)
-    np.testing.assert_array_equal(back_h.numpy(), h)
+    o = _random((3, 12, 12, 5), 11)
+    packed = pack_targets(keypoints, mask)
+    assert packed.shape == (3, 5, 3)
+    back_keypoints, back_mask = unpack_targets(packed)
+    np.testing.assert_array_equal(back_keypoints.numpy(), keypoints)
     np.testing.assert_array_equal(back_mask.numpy(), mask)
-    # The Keras loss reduces the per-example values to eq. (3).
-    assert PartialMSE()(packed, o).numpy() == pytest.approx(partial_mse(h, mask, o).numpy(), rel=1e-6)
-    targets = keras_targets({"heatmaps": h, "mask": mask, "keypoints": np.zeros((3, 5, 2))}, ["a", "b"])
+    # The Keras loss renders H from the keypoints and reduces the per-example values to eq. (3).
+    heatmaps = encode_heatmaps(keypoints, mask, 12, 2.5)
+    assert PartialMSE(2.5)(packed, o).numpy() == pytest.approx(partial_mse(heatmaps, mask, o).numpy(), rel=1e-6)
+    targets = keras_targets({"mask": mask, "keypoints": keypoints}, ["a", "b"])
     assert sorted(targets) == ["a", "b"]
     np.testing.assert_array_equal(targets["a"].numpy(), packed.numpy())
+
+
+def test_keras_loss_round_trips_its_sigma() -> None:
+    loss = keras.losses.deserialize(keras.losses.serialize(PartialMSE(3.5)))
+    assert isinstance(loss, PartialMSE) and loss.sigma == 3.5
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        PartialMSE(0.0)
+    heatmap_targets = tf.zeros((2, 8, 8, 10))
+    with pytest.raises(ValueError, match=r"packed by pack_targets\(keypoints, mask\), \(B, K, 3\); got shape \[2, 8, 8, 10\]"):
+        PartialMSE(2.0)(heatmap_targets, tf.zeros((2, 8, 8, 5)))
+
+
+def test_loss_in_the_train_step_equals_the_loss_on_pipeline_heatmaps(tmp_path) -> None:
+    """The heatmaps rendered in the step from a training batch's keypoints give the loss that the
+    pipeline's own heatmaps (as rendered before the targets moved into the step) give, per output."""
+    from repose_tf.data.pipeline import make_dataset
+    from repose_tf.model.builder import build_model, output_names
+    from repose_tf.train.fit import compile_for_training, TrainRecipe
+    from tests.train.helpers import TEST_CONFIG as cfg, write_people
+
+    write_people(tmp_path, "train", 16, 1)
+    pattern = str(tmp_path / "synthetic-train-*.tfrecord")
+    options = dict(input_size=cfg.input_size, sigma=cfg.sigma, skeleton=cfg.skeleton, seed=3, deterministic=True)
+    images, with_heatmaps = next(iter(make_dataset(pattern, "train", 8, **options)))
+    _, keypoint_targets = next(iter(make_dataset(pattern, "train", 8, heatmaps=False, **options)))
+    assert "heatmaps" not in keypoint_targets
+    np.testing.assert_array_equal(keypoint_targets["keypoints"].numpy(), with_heatmaps["keypoints"].numpy())
+
+    model = build_model(cfg)
+    compile_for_training(model, cfg, TrainRecipe(steps=10))
+    names = output_names(cfg)
+    predictions = model(images)
+    before = sum(float(partial_mse(with_heatmaps["heatmaps"], with_heatmaps["mask"], predictions[n])) for n in names)
+    after = model.compute_loss(images, keras_targets(keypoint_targets, names), predictions)
+    assert float(after) == pytest.approx(before, rel=1e-6)

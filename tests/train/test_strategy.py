@@ -31,7 +31,6 @@ MIRRORED = textwrap.dedent("""
     import numpy as np, tensorflow as tf, keras
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from repose_tf.codec import encode_heatmaps
     from repose_tf.model.builder import build_model, output_names
     from repose_tf.train.loss import PartialMSE, pack_targets
     from repose_tf.train.strategy import make_strategy
@@ -41,7 +40,7 @@ MIRRORED = textwrap.dedent("""
     images = rng.uniform(0, 255, (8, cfg.input_size, cfg.input_size, 3)).astype("float32")
     keypoints = rng.uniform(2, cfg.input_size - 3, (8, cfg.num_keypoints, 2)).astype("float32")
     mask = (rng.random((8, cfg.num_keypoints)) > 0.2).astype("float32")
-    packed = pack_targets(encode_heatmaps(keypoints, mask, cfg.input_size, cfg.sigma), mask)
+    packed = pack_targets(keypoints, mask)
     targets = {n: packed for n in output_names(cfg)}
     keras.utils.set_random_seed(1)
     weights = build_model(cfg).get_weights()
@@ -51,7 +50,7 @@ MIRRORED = textwrap.dedent("""
         with strategy.scope():
             model = build_model(cfg)
             model.set_weights(weights)
-            model.compile(optimizer="adam", loss={n: PartialMSE() for n in output_names(cfg)})
+            model.compile(optimizer="adam", loss={n: PartialMSE(cfg.sigma) for n in output_names(cfg)})
         data = tf.data.Dataset.from_tensor_slices((images, targets)).batch(8)
         losses[name] = {"replicas": strategy.num_replicas_in_sync,
                         "loss": float(model.evaluate(data, verbose=0, return_dict=True)["loss"])}
