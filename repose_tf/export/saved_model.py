@@ -80,10 +80,16 @@ EXPORT_PRECISIONS = ("auto", "float32", "bfloat16")
 # (lsp-small on LSP test images: 0.009 and 0.14 px at most).
 BF16_TOLERANCE = 0.03
 BF16_KEYPOINT_TOLERANCE = 0.5
+SAMPLE_SEED = 20261205  # of the synthetic people in warm-up requests and export checks
 
 
 class ExportError(RuntimeError):
-    """The exported model does not reproduce the Keras model."""
+    """The exported model does not reproduce the Keras model; ``difference`` says which output differs, by
+    how much and what is allowed."""
+
+    def __init__(self, message: str, difference: str = "") -> None:
+        super().__init__(message)
+        self.difference = difference or message
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,20 +209,30 @@ def next_version(base_dir: str | Path) -> int:
 
 
 def sample_image(width: int, height: int) -> bytes:
-    """A deterministic JPEG (smooth colour ramps plus noise) for warm-up requests and checks."""
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    rng = np.random.default_rng(0)
-    rgb = np.stack([255 * x / max(width - 1, 1), 255 * y / max(height - 1, 1), 128 + 0 * x], -1)
-    rgb = np.clip(rgb + rng.normal(0, 20, rgb.shape), 0, 255).astype(np.uint8)
+    """A deterministic JPEG for warm-up requests and checks: a synthetic person (no clutter, no
+    occluder) filling the height, centred on a grey canvas of ``width`` x ``height``."""
+    side = min(width, height)
+    canvas = np.full((height, width, 3), 128, np.uint8)
+    x0, y0 = (width - side) // 2, (height - side) // 2
+    canvas[y0:y0 + side, x0:x0 + side] = _sample_person(2, side)
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="JPEG", quality=90)
+    Image.fromarray(canvas).save(buffer, format="JPEG", quality=90)
     return buffer.getvalue()
 
 
+def _sample_person(index: int, size: int) -> np.ndarray:
+    """Synthetic person ``index`` of the sample set, (size, size, 3) uint8."""
+    from repose_tf.data.synthetic.scene import render_person
+
+    return render_person(np.random.default_rng([SAMPLE_SEED, index]), size, occlusion=False, clutter=False)[0]
+
+
 def _sample_inputs(metadata: ExportMetadata) -> tuple[np.ndarray, bytes, np.ndarray]:
-    """(crops (2, S, S, 3), an image (1.5 S x S), a box on it) used by the warm-up and the check."""
+    """(crops (2, S, S, 3), an image (1.5 S x S), a box on it) used by the warm-up and the check: synthetic
+    people, so that a trained network's heatmaps have the peaks it gives on people (random pixels leave a
+    few flat maps whose maximum bfloat16's rounding may move anywhere)."""
     size = metadata.config.input_size
-    crops = np.random.default_rng(0).uniform(0, 255, (2, size, size, 3)).astype(np.float32)
+    crops = np.stack([_sample_person(i, size) for i in range(2)]).astype(np.float32)
     width = max(3 * size // 2, metadata.crop.min_image_side)
     height = max(size, metadata.crop.min_image_side)
     box = np.array([[width / 4, 0.0, width / 2, height]], np.float32)
@@ -318,8 +334,9 @@ def check_export(model: keras.Model, export_dir: str | Path, metadata: ExportMet
             difference = float(np.max(np.abs(got[key].numpy() - value)))
             allowed = keypoint_tolerance * scale if key == "keypoints" else tolerance
             if not difference <= allowed:
+                what = f"signature {name} output {key!r} differs by {difference:.3g}, tolerance {allowed:.3g}"
                 raise ExportError(f"{label or export_dir}: signature {name} output {key!r} differs from the Keras "
-                                  f"model by {difference:.3g} (tolerance {allowed:.3g})")
+                                  f"model by {difference:.3g} (tolerance {allowed:.3g})", what)
             worst = max(worst, difference / allowed * tolerance)
     return worst
 
@@ -350,7 +367,9 @@ def export_saved_model(
       crop: crop geometry and image limits of ``predict_images``; default ``CropOptions(S)``.
       tolerance: largest accepted difference between exported and Keras outputs (default
         :data:`DEFAULT_TOLERANCE`, :data:`BF16_TOLERANCE` in bfloat16).
-      precision: "float32", "bfloat16" or "auto" (:func:`export_precision`).
+      precision: "float32", "bfloat16" or "auto" (:func:`export_precision`); with "auto", a bfloat16
+        export that fails its check (a keypoint moved by more than :data:`BF16_KEYPOINT_TOLERANCE`)
+        is replaced by a float32 one, and ``precision_reason`` says so.
 
     Returns:
       The version directory, its number and the measured largest difference.
@@ -362,6 +381,22 @@ def export_saved_model(
     base = Path(base_dir)
     cfg = config_of(model, config)
     chosen = export_precision(precision)
+    options = dict(version=version, model_name=model_name, decode_method=decode_method, crop=crop,
+                   tolerance=tolerance)
+    try:
+        return _export_version(model, base, cfg, chosen, **options)
+    except ExportError as e:
+        if precision != "auto" or chosen.precision != "bfloat16":
+            raise
+        fallback = PrecisionChoice("float32", f"{chosen.reason}; but its bfloat16 export failed the check against "
+                                              f"the Keras model ({e.difference}), so float32")
+        return _export_version(model, base, cfg, fallback, **options)
+
+
+def _export_version(model: keras.Model, base: Path, cfg: RePoseConfig, chosen: PrecisionChoice, *,
+                    version: int | None, model_name: str | None, decode_method: str, crop: CropOptions | None,
+                    tolerance: float | None) -> ExportResult:
+    """:func:`export_saved_model` in the precision ``chosen``."""
     bf16 = chosen.precision == "bfloat16"
     metadata = ExportMetadata(config=cfg, crop=crop or CropOptions(cfg.input_size), decode_method=decode_method,
                               format="saved_model-bf16" if bf16 else "saved_model")
@@ -390,7 +425,7 @@ def export_saved_model(
         except ExportError as e:
             hint = ("; in bfloat16 an untrained or barely trained network's flat heatmaps have no stable peak: "
                     "export it in float32") if bf16 else ""
-            raise ExportError(f"{e}{hint}") from None
+            raise ExportError(f"{e}{hint}", e.difference) from None
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

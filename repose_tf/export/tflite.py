@@ -16,7 +16,7 @@ Quantization modes:
 ``int8``
     Integer quantization calibrated on crops from the real input pipeline
     (:func:`representative_crops`, ``make_dataset(mode="eval")``) of the encoder below full
-    resolution, the decoupled heads and the kinematic updates; the decoder, the encoder's
+    resolution, the decoupled heads, the kinematic updates and the decoder; the encoder's
     full-resolution stage, every heatmap convolution and the decoding stay in float
     (:func:`float_tensors`).  Quantizing the heatmap path leaves the peak a few int8 steps over
     a range dominated by the background, and its sub-pixel position (what DARK reads from the
@@ -53,11 +53,13 @@ HEATMAP_TENSORS = re.compile(r"(^|/)\w+_p(_\d+)?/|^decode/")
 def float_tensors(input_size: int) -> re.Pattern:
     """TFLite tensors the ``int8`` mode keeps in float, for a network of input size ``input_size``.
 
-    :data:`HEATMAP_TENSORS`, the whole decoder (scopes ``dec<r>_``) and the encoder's
-    full-resolution stage (``enc<input_size>_``); the final heatmaps, the network's output, are
-    added by name (:func:`float_nodes`).
+    :data:`HEATMAP_TENSORS` and the encoder's full-resolution stage (``enc<input_size>_``, the
+    first convolutions on the raw pixels); the final heatmaps, the network's output, are added by
+    name (:func:`float_nodes`).  The decoder (``dec<r>_``) was float too until 2026-12-04; it holds
+    most of the FLOPs, and in int8 it costs 0.3 to 0.6 PCK points for 1.6 to 1.7x the speed
+    (docs/deployment.md).
     """
-    return re.compile(HEATMAP_TENSORS.pattern + rf"|(^|/)dec\d+_|(^|/)enc{input_size}_")
+    return re.compile(HEATMAP_TENSORS.pattern + rf"|(^|/)enc{input_size}_")
 
 
 def metadata_path(tflite_path: str | Path) -> Path:

@@ -5,6 +5,7 @@ and the loopback REST and gRPC server, ``auto`` falls back to float32 on a CPU w
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,17 @@ def test_a_bf16_export_outside_the_tolerance_is_refused_and_not_written(
         export_saved_model(model, tmp_path / "small", config=pretrained.config_for(NAME), precision="bfloat16",
                            tolerance=1e-6)
     assert list((tmp_path / "small").iterdir()) == []
+
+
+def test_auto_exports_float32_when_the_bf16_export_fails_its_check(
+        model: keras.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(saved_model_module, "auto_precision", lambda: PrecisionChoice("bfloat16", "the CPU has x"))
+    monkeypatch.setattr(saved_model_module, "BF16_KEYPOINT_TOLERANCE", 1e-6)
+    monkeypatch.setattr(saved_model_module, "BF16_TOLERANCE", 1e-6)
+    result = export_saved_model(model, tmp_path / "small", config=pretrained.config_for(NAME), precision="auto")
+    assert result.precision == "float32" and result.version == 1
+    assert re.fullmatch(r"the CPU has x; but its bfloat16 export failed the check against the Keras model "
+                        r"\(signature \w+ .*output '\w+' differs by [\d.e-]+, tolerance 1e-06\), so float32",
+                        result.precision_reason), result.precision_reason
+    assert ExportMetadata.read(result.path / SAVED_MODEL_METADATA).format == "saved_model"
+    assert sorted(p.name for p in (tmp_path / "small").iterdir() if p.is_dir()) == ["1"]
