@@ -4,6 +4,7 @@ and the loopback REST and gRPC server, ``auto`` falls back to float32 on a CPU w
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from collections.abc import Iterator
@@ -141,3 +142,19 @@ def test_auto_exports_float32_when_the_bf16_export_fails_its_check(
                         result.precision_reason), result.precision_reason
     assert ExportMetadata.read(result.path / SAVED_MODEL_METADATA).format == "saved_model"
     assert sorted(p.name for p in (tmp_path / "small").iterdir() if p.is_dir()) == ["1"]
+
+
+@pytest.mark.parametrize("min_score, refused", [(0.0, True), (1e9, False)])
+def test_the_bf16_keypoint_check_covers_the_keypoints_the_network_finds(
+        model: keras.Model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, min_score: float, refused: bool) -> None:
+    # With an impossible keypoint tolerance, the export stands or falls by which keypoints are compared:
+    # all of them (min score 0), or none (no heatmap reaches 1e9; heatmaps and scores are still checked).
+    monkeypatch.setattr(saved_model_module, "BF16_KEYPOINT_TOLERANCE", 1e-9)
+    monkeypatch.setattr(saved_model_module, "BF16_KEYPOINT_MIN_SCORE", min_score)
+    export = functools.partial(export_saved_model, model, tmp_path / "small", config=pretrained.config_for(NAME),
+                               precision="bfloat16")
+    if refused:
+        with pytest.raises(saved_model_module.ExportError, match="output 'keypoints' differs"):
+            export()
+    else:
+        assert export().precision == "bfloat16"
