@@ -11,6 +11,7 @@ Everything is :func:`repose_tf.train.fit`; see docs/training.md.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from repose_tf.cli import UserError
@@ -100,4 +101,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     except tf.errors.OpError as e:
         raise UserError(f"training stopped on a TensorFlow error: {' '.join(e.message.split())[:500]}") from None
-    return 0 if result.step >= result.last_step else 1
+    if result.step < result.last_step:
+        print(f"repose train: stopped at step {result.step} of {result.last_step}; the same command resumes the run",
+              file=sys.stderr)
+        return 1
+    return 0

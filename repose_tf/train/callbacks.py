@@ -151,7 +151,8 @@ class TimeBudget(keras.callbacks.Callback):
             self._plan(step)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if self._measured:
+        # A run that is stopping (its last step reached) keeps its plan: the step it names is the last taken.
+        if self._measured and not self.model.stop_training:
             self._plan(current_step(self.model))
 
     def _plan(self, step: int) -> None:

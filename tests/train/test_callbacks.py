@@ -14,7 +14,8 @@ from repose_tf.train.callbacks import HistoryCSV, ProgressBar, StopAtStep, TimeB
 
 
 def _model(step: int = 0) -> SimpleNamespace:
-    return SimpleNamespace(optimizer=SimpleNamespace(iterations=keras.Variable(step), learning_rate=0.1))
+    return SimpleNamespace(optimizer=SimpleNamespace(iterations=keras.Variable(step), learning_rate=0.1),
+                           stop_training=False)
 
 
 def test_history_starts_with_step_and_has_val_columns_only_when_validating(tmp_path: Path) -> None:
@@ -87,6 +88,14 @@ def test_time_budget_plans_the_last_step_from_the_measured_pace(monkeypatch) -> 
     clock[0] = 91.0  # faster than planned (0.587 s per step): the plan moves out again
     budget.on_epoch_end(2)
     assert stop.steps == 115 and float(schedule.total_steps.numpy()) == 115.0
+
+    # The last epoch ends at the planned step with time to spare: the run is stopping, so the plan stays
+    # (moved out, it would name a step the finished run never took, and `repose train` exited 1).
+    model.optimizer.iterations.assign(115)
+    model.stop_training = True
+    clock[0] = 95.0
+    budget.on_epoch_end(3)
+    assert stop.steps == 115 and float(schedule.total_steps.numpy()) == 115.0 and len(said) == 3
 
 
 def test_a_resumed_time_budget_only_shortens_its_plan(monkeypatch) -> None:
