@@ -305,8 +305,8 @@ def check_export(model: keras.Model, export_dir: str | Path, metadata: ExportMet
     BatchNormalization running in training mode.  Heatmaps and scores must agree within
     ``tolerance``, keypoints within ``keypoint_tolerance`` crop pixels (default
     :data:`KEYPOINT_TOLERANCE_FACTOR` x ``tolerance``); with ``keypoint_min_score``, only the keypoints
-    whose expected score reaches it are compared (every heatmap pixel and score still is).  ``label`` names the export in errors
-    (default ``export_dir``).
+    whose expected score reaches it are compared (every heatmap pixel and score still is).  ``label``
+    names the export in errors (default ``export_dir``).
     The returned difference is on the scale of ``tolerance``: the largest difference relative
     to what is allowed, times ``tolerance``.
 
@@ -378,8 +378,8 @@ def export_saved_model(
       tolerance: largest accepted difference between exported and Keras outputs (default
         :data:`DEFAULT_TOLERANCE`, :data:`BF16_TOLERANCE` in bfloat16).
       precision: "float32", "bfloat16" or "auto" (:func:`export_precision`); with "auto", a bfloat16
-        export that fails its check (a keypoint moved by more than :data:`BF16_KEYPOINT_TOLERANCE`)
-        is replaced by a float32 one, and ``precision_reason`` says so.
+        export that fails its check (:func:`check_export`) is replaced by a float32 one, and
+        ``precision_reason`` says so.
 
     Returns:
       The version directory, its number and the measured largest difference.
