@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+# Where a training run crops and augments its batches (repose_tf.train.in_step).
+AUGMENT_PLACES = ("auto", "pipeline", "step")
 # CPU flags (as /proc/cpuinfo spells them) that give bfloat16 matrix arithmetic to oneDNN.
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from repose_tf.cli import UserError
 from repose_tf.cli._args import fraction, output_problem, positive_float, positive_int
-from repose_tf.hardware import PRECISIONS
+from repose_tf.hardware import AUGMENT_PLACES, PRECISIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="compute precision; variables stay float32.  auto (default): float16 on a GPU, bfloat16 "
                         "on a TPU or a CPU with AVX512-BF16/AMX-BF16, float32 otherwise; the run says what it chose")
     p.add_argument("--xla", action="store_true", help="XLA-compile the training step (jit_compile)")
+    p.add_argument("--augment-in", default="auto", choices=AUGMENT_PLACES,
+                   help="where batches are cropped and augmented: pipeline (tf.data, on the host), step (in the "
+                        "train step, on the accelerator), auto (default: step on a GPU, pipeline otherwise)")
     p.add_argument("--time-budget", type=positive_float, metavar="MINUTES",
                    help="train for this long (tracing included): the run measures its pace and stops at the step "
                         "it reaches by then (at most --steps), the cosine schedule decaying to that step")
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
              "warmup_steps": args.warmup, "checkpoint_every": args.checkpoint_every, "keep_checkpoints": args.keep,
              "pck_every": args.pck_every, "val_limit": args.val_limit, "seed": args.seed}
     recipe = TrainRecipe(**{k: v for k, v in given.items() if v is not None},
-                         precision=args.precision, jit_compile=args.xla)
+                         precision=args.precision, jit_compile=args.xla, augment_in=args.augment_in)
     try:
         result = fit(config, sources, args.out, val_data=args.val, recipe=recipe, strategy=args.strategy,
                      progress=not args.no_progress, max_bad_fraction=args.max_bad_fraction,

@@ -15,7 +15,10 @@ Stages (all in-graph, parallel, AUTOTUNE):
 4. Per batch: random draws, then one function, XLA-compiled by default: one affine per
    example for crop, scale, rotation and flip (:mod:`repose_tf.data.augment`), one batched
    bilinear warp, colour noise, heatmap targets (:func:`repose_tf.codec.encode_heatmaps`; training
-   with :func:`repose_tf.train.fit` leaves them to the train step).
+   with :func:`repose_tf.train.fit` leaves them to the train step).  With ``crop=False`` a
+   training batch stops after the draws: the decoded windows and the draws (an "uncropped
+   batch") go to the consumer, whose :func:`crop_uncropped` does the rest (the train step, on
+   the accelerator when there is one: :mod:`repose_tf.train.in_step`).
 
 Training batches (``mode="train"``)::
 
@@ -26,6 +29,17 @@ Training batches (``mode="train"``)::
         "mask":      (B, K) float32, 1 = annotated and inside the crop
         "keypoints": (B, K, 2) float32 (x, y) crop pixels
     }
+
+Uncropped training batches (``crop=False``), one dict::
+
+    pixels:           (B, L, 3) uint8, the decoded windows as flat pixels, zero-padded to a bucket length
+    size:             (B, 2) int32 (h, w) of each window; origin: (B, 2) float32 its (x, y) stored pixel
+    keypoints:        (B, K, 2) float32 stored pixels; annotated: (B, K) int64
+    crop_from_stored, stored_from_crop: (B, 3, 3) float32; flipped: (B,) bool   (the geometry draws)
+    gain: (B, 1, 1, 3), shift: (B, 1, 1, 1), contrast: (B, 1, 1, 1) float32    (the colour draws)
+
+:func:`crop_uncropped` turns one into exactly the ``(images, targets)`` of ``crop=True`` with
+the same seed (without ``heatmaps``).
 
 Evaluation batches (``mode="eval"``: the deterministic person-box crop, no augmentation)::
 
@@ -111,6 +125,7 @@ def make_dataset(
     jit_compile: bool = True,
     person_box: bool = False,
     heatmaps: bool = True,
+    crop: bool = True,
 ) -> tf.data.Dataset:
     """Batches of person crops from TFRecords written by :func:`repose_tf.data.records.serialize`.
 
@@ -136,6 +151,9 @@ def make_dataset(
       person_box: eval: add the records' person boxes to the meta (for box-normalised PCK).
       heatmaps: render the targets' ``heatmaps``; without them the targets are ``mask`` and
         ``keypoints`` only (:func:`repose_tf.train.fit` renders them in the train step).
+      crop: training: crop and augment here; False: yield uncropped batches (the decoded
+        windows and the random draws, see the module docstring) for :func:`crop_uncropped`
+        in the train step.  ``heatmaps`` and ``jit_compile`` then do not apply.
 
     Returns:
       A ``tf.data.Dataset`` of ``(images, targets)`` (train) or ``(images, targets, meta)``
@@ -155,6 +173,8 @@ def make_dataset(
     if repeat is not None and repeat < 1:
         raise ValueError(f"repeat must be None or >= 1, got {repeat}")
     train = mode == "train"
+    if not crop and not train:
+        raise ValueError("crop=False is for training batches; evaluation always crops")
     files = resolve_files(pattern)
     check_records(files, skeleton)
 
@@ -186,19 +206,16 @@ def make_dataset(
     # Everything after the random draws (warp, colour noise, heatmaps: gathers and
     # memory-bound elementwise work on a CPU) is one function, which XLA compiles and fuses
     # with jit_compile.  Flat pixel buffers are then padded to a few bucket lengths, so it
-    # compiles for a handful of shapes only.  The draws stay outside: XLA's stateless RNG
-    # gives other numbers.
-    def finish(pixels: tf.Tensor, batch: dict[str, tf.Tensor], transforms: CropTransforms,
-               colour: ColorParams | None, flip_permutation: tuple[int, ...] | None
+    # compiles for a handful of shapes only (and a train step that crops sees few shapes).
+    # The draws stay outside: XLA's stateless RNG gives other numbers.
+    def finish(uncropped: dict[str, tf.Tensor], flip_permutation: tuple[int, ...] | None
                ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        out = crop_batch(pixels, batch["size"], batch["origin"], batch["keypoints"], batch["annotated"],
-                         transforms, input_size, flip_permutation)
-        images = out.images if colour is None else apply_color(out.images, colour)
-        return images, _targets(out.keypoints, out.mask, input_size, sigma if heatmaps else None)
+        images, targets = crop_uncropped(uncropped, input_size, flip_permutation)
+        if heatmaps:
+            targets["heatmaps"] = encode_heatmaps(targets["keypoints"], targets["mask"], input_size, sigma)
+        return images, targets
 
-    def flat_pixels(batch: dict[str, tf.Tensor]) -> tf.Tensor:
-        return _pad_to_bucket(batch["pixels"]) if jit_compile else batch["pixels"]
-
+    pad = jit_compile or not crop
     if jit_compile:
         finish = tf.function(finish, jit_compile=True, autograph=False)
 
@@ -210,14 +227,15 @@ def make_dataset(
             geometry_seed, colour_seed = tf.unstack(tf.random.experimental.stateless_split(batch_seed, 2))
             transforms = random_crop_transforms(batch["center"], batch["scale"], input_size, augment, geometry_seed)
             colour = random_color_params(tf.shape(batch["scale"])[0], augment, colour_seed)
-            return finish(flat_pixels(batch), _geometry(batch), transforms, colour, skeleton.flip_permutation)
+            uncropped = _uncropped(batch, transforms, colour, pad)
+            return finish(uncropped, skeleton.flip_permutation) if crop else uncropped
 
         ds = tf.data.Dataset.zip((ds, seeds)).map(train_batch, num_parallel_calls=tf.data.AUTOTUNE)
     else:
         @tf.autograph.experimental.do_not_convert
         def eval_map(batch: dict[str, tf.Tensor]):
             transforms = crop_transforms(batch["center"], batch["scale"], input_size)
-            images, targets = finish(flat_pixels(batch), _geometry(batch), transforms, None, None)
+            images, targets = finish(_uncropped(batch, transforms, None, pad), None)
             return images, targets, _meta(batch, transforms.stored_from_crop)
 
         ds = ds.map(eval_map, num_parallel_calls=tf.data.AUTOTUNE)
@@ -297,6 +315,25 @@ def dataset_names(files: Sequence[str]) -> list[str]:
     return sorted(names)
 
 
+def crop_uncropped(uncropped: dict[str, tf.Tensor], input_size: int, flip_permutation: Sequence[int] | None
+                   ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """Crop and augment an uncropped batch (module docstring; ``make_dataset(..., crop=False)``) with its
+    own draws: ``(images (B, S, S, 3) float32 in [0, 255], {"mask": (B, K), "keypoints": (B, K, 2)})``.
+
+    The one affine per example, the batched bilinear warp and the colour noise of
+    :mod:`repose_tf.data.augment`, in whatever graph calls it (the pipeline's, or the train step's
+    on the accelerator).  ``flip_permutation``: the skeleton's; None when no example is flipped.
+    Without colour draws (``gain``, ``shift``, ``contrast``) there is no colour noise.
+    """
+    transforms = CropTransforms(uncropped["crop_from_stored"], uncropped["stored_from_crop"], uncropped["flipped"])
+    out = crop_batch(uncropped["pixels"], uncropped["size"], uncropped["origin"], uncropped["keypoints"],
+                     uncropped["annotated"], transforms, input_size, flip_permutation)
+    images = out.images
+    if "gain" in uncropped:
+        images = apply_color(images, ColorParams(uncropped["gain"], uncropped["shift"], uncropped["contrast"]))
+    return images, {"mask": out.mask, "keypoints": out.keypoints}
+
+
 def _decode_example(
     serialized: tf.Tensor, skeleton: Skeleton, region_config: AugmentConfig | None, crop_on_decode: bool,
     keep_meta: bool,
@@ -369,9 +406,17 @@ def _decode_window(encoded: tf.Tensor, window: tf.Tensor, height: tf.Tensor, wid
     return image
 
 
-def _geometry(batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """The fields :func:`repose_tf.data.augment.crop_batch` needs besides the pixels."""
-    return {key: batch[key] for key in ("size", "origin", "keypoints", "annotated")}
+def _uncropped(batch: dict[str, tf.Tensor], transforms: CropTransforms, colour: ColorParams | None,
+               pad: bool) -> dict[str, tf.Tensor]:
+    """A decoded batch and its draws as an uncropped batch (module docstring); no colour keys without
+    ``colour`` (evaluation)."""
+    out = {key: batch[key] for key in ("size", "origin", "keypoints", "annotated")}
+    out["pixels"] = _pad_to_bucket(batch["pixels"]) if pad else batch["pixels"]
+    out.update(crop_from_stored=transforms.crop_from_stored, stored_from_crop=transforms.stored_from_crop,
+               flipped=transforms.flipped)
+    if colour is not None:
+        out.update(gain=colour.gain, shift=colour.shift, contrast=colour.contrast)
+    return out
 
 
 def _pad_to_bucket(pixels: tf.Tensor) -> tf.Tensor:
@@ -384,14 +429,6 @@ def _pad_to_bucket(pixels: tf.Tensor) -> tf.Tensor:
     half_octaves = tf.math.ceil(2.0 * tf.math.log(tf.maximum(length, 2.0) - 0.5) / math.log(2.0))
     bucket = tf.cast(tf.math.ceil(tf.pow(tf.constant(2.0, tf.float64), half_octaves / 2.0)), tf.int32)
     return tf.pad(pixels, [[0, 0], [0, tf.maximum(bucket - tf.shape(pixels)[1], 0)], [0, 0]])
-
-
-def _targets(keypoints: tf.Tensor, mask: tf.Tensor, input_size: int, sigma: float | None) -> dict[str, tf.Tensor]:
-    """The targets of a batch; heatmaps only with a ``sigma``."""
-    targets = {"mask": mask, "keypoints": keypoints}
-    if sigma is not None:
-        targets["heatmaps"] = encode_heatmaps(keypoints, mask, input_size, sigma)
-    return targets
 
 
 def _meta(batch: dict[str, tf.Tensor], stored_from_crop: tf.Tensor) -> dict[str, tf.Tensor]:

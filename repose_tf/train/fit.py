@@ -58,7 +58,7 @@ from repose_tf.data.augment import AugmentConfig
 from repose_tf.data.pipeline import make_dataset, resolve_files
 from repose_tf.data.scan import DataScan, scan
 from repose_tf.data.shards import records_skeleton
-from repose_tf.hardware import PRECISIONS
+from repose_tf.hardware import AUGMENT_PLACES, PRECISIONS
 from repose_tf.model.builder import build_model, output_names
 from repose_tf.model.convert import copy_weights
 from repose_tf.model.saving import save_keras
@@ -69,6 +69,7 @@ from repose_tf.train.checkpoints import (
     latest_checkpoint,
     restore,
 )
+from repose_tf.train.in_step import augment_placement
 from repose_tf.train.loss import PartialMSE, keras_targets
 from repose_tf.train.optimizer import FusedAdam
 from repose_tf.train.schedule import PAPER_STEPS, check_schedule, make_schedule
@@ -136,6 +137,8 @@ class TrainRecipe:
         hardware: :func:`repose_tf.train.strategy.precision_policy`); variables stay float32.
       jit_compile: XLA-compile the training step.
       augment: the training augmentation (paper: scale 0.7-1.3, rotation +-60, flip, colour).
+      augment_in: where batches are cropped and augmented: "pipeline" (tf.data, on the host),
+        "step" (in the train step, on the accelerator) or "auto" (:mod:`repose_tf.train.in_step`).
     """
 
     steps: int = PAPER_STEPS
@@ -152,6 +155,7 @@ class TrainRecipe:
     precision: str = "float32"
     jit_compile: bool = False
     augment: AugmentConfig = AugmentConfig()
+    augment_in: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "shuffle_buffer"):
@@ -164,6 +168,8 @@ class TrainRecipe:
             raise ValueError(f"val_limit must be >= 1, got {self.val_limit}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.augment_in not in AUGMENT_PLACES:
+            raise ValueError(f"augment_in must be one of {', '.join(AUGMENT_PLACES)}, got {self.augment_in!r}")
         check_schedule(self.schedule, self.steps, self.learning_rate, self.warmup_steps)
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,15 +212,16 @@ class TrainingDiverged(RuntimeError):
 
 
 def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
-                     seed: int) -> tf.data.Dataset:
+                     seed: int, crop: bool = True) -> tf.data.Dataset:
     """Endless batches ``(images (B, S, S, 3), targets)`` of the mix of ``sources`` (see :class:`DataSource`);
     targets ``{"keypoints": (B, K, 2), "mask": (B, K)}`` (the heatmaps are rendered in the train step).
+    ``crop=False``: uncropped batches for the train step to crop (``make_dataset(..., crop=False)``).
 
     Raises:
       ValueError: a pattern matching nothing, files of another schema, or no record at all.
     """
     options = dict(input_size=config.input_size, sigma=config.sigma, skeleton=config.skeleton,
-                   shuffle_buffer=recipe.shuffle_buffer, augment=recipe.augment, heatmaps=False)
+                   shuffle_buffer=recipe.shuffle_buffer, augment=recipe.augment, heatmaps=False, crop=crop)
     for source in sources:
         files = resolve_files(source.pattern)
         if all(tf.io.gfile.stat(f).length == 0 for f in files):
@@ -226,7 +233,8 @@ def training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe
     weights = [1.0 if s.weight is None else s.weight for s in sources]
     total = sum(weights)
     mixed = tf.data.Dataset.sample_from_datasets(parts, [w / total for w in weights], seed=seed)
-    return mixed.batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # Uncropped windows are padded to bucket lengths per source; the longest of a batch is one again.
+    return mixed.padded_batch(recipe.batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
 def with_records_skeleton(config: RePoseConfig, sources: Sequence[DataSource]) -> RePoseConfig:
@@ -246,8 +254,11 @@ def with_records_skeleton(config: RePoseConfig, sources: Sequence[DataSource]) -
 
 
 def keras_training_dataset(sources: Sequence[DataSource], config: RePoseConfig, recipe: TrainRecipe,
-                           seed: int) -> tf.data.Dataset:
-    """:func:`training_dataset` with the targets packed per output for Keras' ``fit`` (:func:`keras_targets`)."""
+                           seed: int, crop: bool = True) -> tf.data.Dataset:
+    """:func:`training_dataset` with the targets packed per output for Keras' ``fit`` (:func:`keras_targets`);
+    ``crop=False``: the uncropped batches, which :class:`~repose_tf.train.in_step.AugmentInStep` crops and packs."""
+    if not crop:
+        return training_dataset(sources, config, recipe, seed, crop=False)
     names = output_names(config)
     return training_dataset(sources, config, recipe, seed).map(
         lambda images, targets: (images, keras_targets(targets, names)), num_parallel_calls=tf.data.AUTOTUNE)
@@ -330,8 +341,10 @@ def fit(
     planned = latest.state.get("last_step") if latest is not None and time_budget is not None else None
     last_step = recipe.steps if planned is None else min(recipe.steps, int(planned))
     seed = recipe.seed + start_step + 7919 * _worker_index(strategy)
+    placement = augment_placement(recipe.augment_in, strategy)
+    in_step = placement.place == "step"
     # Bad data fails here, before the (slow) model build.
-    dataset = keras_training_dataset(sources, cfg, recipe, seed)
+    dataset = keras_training_dataset(sources, cfg, recipe, seed, crop=not in_step)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     dataset = dataset.with_options(options)
@@ -340,11 +353,15 @@ def fit(
     policy, why = precision_policy(strategy, recipe.precision)
     if recipe.precision != "float32":
         say(f"precision {recipe.precision}: {policy} ({why})")
+    if in_step or recipe.augment_in != "auto":
+        say(f"augmentation in the {'train step' if in_step else 'tf.data pipeline'} ({placement.reason})")
     keras.utils.set_random_seed(recipe.seed)
     # The fused form of the network trains faster (docs/train_step.md); a run begun before it resumes in its form.
     fused = latest is None or latest.fused
     with dtype_policy(policy), strategy.scope():
-        model = trainable_model(build_model(cfg, fused=fused), strategy)
+        crop = dict(input_size=cfg.input_size, flip_permutation=cfg.skeleton.flip_permutation,
+                    output_names=output_names(cfg)) if in_step else None
+        model = trainable_model(build_model(cfg, fused=fused), strategy, crop)
         schedule = compile_for_training(model, cfg, recipe)
         if last_step != recipe.steps and hasattr(schedule, "set_total_steps"):
             schedule.set_total_steps(last_step)
@@ -361,6 +378,7 @@ def fit(
             "config": cfg.to_dict(), "recipe": recipe.to_dict(),
             "data": [dataclasses.asdict(s) for s in sources], "val_data": val,
             "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync, "policy": policy,
+            "augment_in": placement.place,
             "resumed_from": step, "records": records.to_dict()})
         (out / "config.json").write_text(cfg.to_json() + "\n")
         _truncate_history(out / "history.csv", step)

@@ -36,6 +36,7 @@ import keras
 import tensorflow as tf
 
 from repose_tf.hardware import PRECISIONS, PrecisionChoice, auto_precision
+from repose_tf.train.in_step import AugmentInStep
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 _log = logging.getLogger(__name__)
@@ -148,20 +149,29 @@ class CollectiveModel(keras.Model):
             variable.assign(tf.cast(tf.reshape(part, variable.shape), variable.dtype))
 
 
-def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy) -> keras.Model:
-    """The model to compile and ``fit`` under ``strategy``: ``model`` itself, or a
-    :class:`CollectiveModel` sharing its layers under a ``MultiWorkerMirroredStrategy`` over
-    several workers (with a single worker, Keras does not take the collective code paths and
-    ``model`` trains as it is).
+def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy,
+                    in_step: dict[str, Any] | None = None) -> keras.Model:
+    """The model to compile and ``fit`` under ``strategy``: ``model`` itself, or a model sharing its
+    layers: a :class:`CollectiveModel` under a ``MultiWorkerMirroredStrategy`` over several workers
+    (with a single worker, Keras does not take the collective code paths and ``model`` trains as it
+    is), an :class:`~repose_tf.train.in_step.AugmentInStep` given ``in_step`` (its keyword arguments:
+    the train step crops and augments), or both.
 
     Call it inside ``strategy.scope()``, where ``model`` was built.
     """
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return model
-    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
-    if len(cluster.get("chief", [])) + len(cluster.get("worker", [])) < 2:
-        return model
-    return CollectiveModel(model.input, model.output, name=model.name)
+    collective = False
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+        collective = len(cluster.get("chief", [])) + len(cluster.get("worker", [])) >= 2
+    if in_step is not None:
+        cls = CollectiveAugmentInStep if collective else AugmentInStep
+        return cls(model.input, model.output, name=model.name, **in_step)
+    return CollectiveModel(model.input, model.output, name=model.name) if collective else model
+
+
+class CollectiveAugmentInStep(AugmentInStep, CollectiveModel):
+    """:class:`~repose_tf.train.in_step.AugmentInStep` under ``MultiWorkerMirroredStrategy``: crops in the
+    train step, then :class:`CollectiveModel`'s step."""
 
 
 class PolicyChoice(NamedTuple):

@@ -28,7 +28,8 @@ def test_coco_keypoints_from_annotation_file_to_served_model(tmp_path: Path) -> 
     The network is the ``tiny`` preset cut down as the other training tests cut it (CONFIG:
     32 x 32 crops, width 8), whose config names LSP's skeleton: the skeleton comes from the records'
     sidecar, then travels in the checkpoints and ``model.keras`` to evaluate, export and predict,
-    none of which is given a skeleton or config.  STEPS = 200 is the low end of the issue's "a few
+    none of which is given a skeleton or config.  Training crops and augments in its train step
+    (``--augment-in step``), with COCO's flip pairs.  STEPS = 200 is the low end of the issue's "a few
     hundred": on two shared CPU cores the fixed cost (tracing the 17-keypoint training step, 14 s)
     dominates and 200 steps of batch 4 add about 10 s.  Accuracy is not the point of a run this
     small, so the test checks what each stage hands on and that the served forms agree.
@@ -49,8 +50,9 @@ def test_coco_keypoints_from_annotation_file_to_served_model(tmp_path: Path) -> 
     trained = run_cli(["train", "--out", str(run), "--config", str(config), "--data", str(records / "coco-train-*"),
                        "--val", str(records / "coco-valid-*"), "--steps", str(STEPS), "--batch", "4",
                        "--checkpoint-every", str(STEPS), "--pck-every", str(STEPS), "--precision", "float32",
-                       "--strategy", "default", "--no-progress"])
+                       "--strategy", "default", "--augment-in", "step", "--no-progress"])
     assert trained.code == 0
+    assert "augmentation in the train step (as asked)" in trained.stdout
     assert "skeleton 'coco17' (17 keypoints) from the training records' sidecar" in trained.stdout
     with (run / "history.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))

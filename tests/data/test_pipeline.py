@@ -13,7 +13,7 @@ from PIL import Image
 
 from repose_tf.data import records
 from repose_tf.data.augment import AugmentConfig, apply_affine, stored_to_source
-from repose_tf.data.pipeline import make_dataset
+from repose_tf.data.pipeline import crop_uncropped, make_dataset
 from repose_tf.skeleton import LSP14
 from tests.data.test_augment import assert_dots_on_keypoints, dot_layout, draw_dots
 
@@ -85,6 +85,24 @@ def test_train_batches_shapes_dtypes_and_xla_equivalence(shards: str) -> None:
     np.testing.assert_allclose(images.numpy(), plain_images.numpy(), atol=0.01)
     for key, value in targets.items():
         np.testing.assert_allclose(value.numpy(), plain_targets[key].numpy(), atol=1e-5)
+
+
+def test_uncropped_batches_crop_to_the_pipelines_batches(shards: str) -> None:
+    """crop=False hands the decoded windows and the draws over; crop_uncropped (the train step's crop)
+    makes the batches the pipeline makes from the same seed."""
+    options = dict(seed=4, deterministic=True, heatmaps=False)
+    uncropped = dataset(shards, "train", 4, crop=False, **options)
+    spec = uncropped.element_spec
+    assert spec["pixels"].dtype == tf.uint8 and spec["pixels"].shape[2] == 3
+    assert spec["crop_from_stored"].shape == (4, 3, 3) and spec["gain"].shape == (4, 1, 1, 3)
+    for (images, targets), raw in zip(dataset(shards, "train", 4, **options).take(3), uncropped.take(3)):
+        cropped, cropped_targets = crop_uncropped(raw, S, LSP14.flip_permutation)
+        np.testing.assert_allclose(cropped.numpy(), images.numpy(), atol=0.01)
+        assert sorted(cropped_targets) == sorted(targets) == ["keypoints", "mask"]
+        for key, value in targets.items():
+            np.testing.assert_allclose(cropped_targets[key].numpy(), value.numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="crop=False is for training batches"):
+        dataset(shards, "eval", 4, crop=False)
 
 
 def test_train_dots_follow_keypoints_and_heatmaps_peak_on_them(shards: str) -> None:

@@ -1,5 +1,6 @@
 """Distribution: MirroredStrategy on two logical CPUs agrees with the default strategy; two real
-MultiWorkerMirroredStrategy workers on 127.0.0.1 end with the same weights, the chief checkpoints.
+MultiWorkerMirroredStrategy workers on 127.0.0.1 end with the same weights, the chief checkpoints
+(augmenting in tf.data, and in the train step).
 
 Both run in subprocesses (logical devices and TF_CONFIG must be set before TensorFlow starts),
 each bounded by a timeout.
@@ -64,8 +65,9 @@ WORKER = textwrap.dedent("""
     from repose_tf.train import TrainRecipe, fit
     from repose_tf.train.checkpoints import find_checkpoint, restore
     from tests.train.helpers import TEST_CONFIG
-    data, val, out, weights = sys.argv[1:5]
-    recipe = TrainRecipe(steps=4, batch_size=8, checkpoint_every=2, pck_every=4, shuffle_buffer=16)
+    data, val, out, weights, augment_in = sys.argv[1:6]
+    recipe = TrainRecipe(steps=4, batch_size=8, checkpoint_every=2, pck_every=4, shuffle_buffer=16,
+                         augment_in=augment_in)
     result = fit(TEST_CONFIG, data, out, val_data=val, recipe=recipe, strategy="multiworker", progress=False)
     arrays = {"final": result.model.get_weights()}
     if result.checkpoint is not None:
@@ -101,7 +103,8 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def test_two_multiworker_processes_agree_and_only_the_chief_checkpoints(tmp_path: Path) -> None:
+@pytest.mark.parametrize("augment_in", ["pipeline", "step"])
+def test_two_multiworker_processes_agree_and_only_the_chief_checkpoints(augment_in: str, tmp_path: Path) -> None:
     data = write_people(tmp_path / "data", "train", 16, 0, image_size=64)
     val = write_people(tmp_path / "data", "val", 8, 1, image_size=64)
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
@@ -111,7 +114,8 @@ def test_two_multiworker_processes_agree_and_only_the_chief_checkpoints(tmp_path
     for index in range(2):
         config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, data, val, str(runs[index]), str(tmp_path / f"weights{index}.npz")],
+            [sys.executable, "-c", WORKER, data, val, str(runs[index]), str(tmp_path / f"weights{index}.npz"),
+             augment_in],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(TF_CONFIG=config), cwd=REPO))
     outputs = []
     try:
