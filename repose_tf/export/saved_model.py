@@ -90,12 +90,13 @@ SAMPLE_SEED = 20261205  # of the synthetic people in warm-up requests and export
 
 
 class ExportError(RuntimeError):
-    """The exported model does not reproduce the Keras model; ``difference`` says which output differs, by
-    how much and what is allowed."""
+    """The exported model does not reproduce the Keras model.  ``where``: the export; ``difference``: which
+    output differs, by how much and what is allowed; ``hint``: what to do about it.  The message is
+    ``"{where}: {difference}{hint}"``."""
 
-    def __init__(self, message: str, difference: str = "") -> None:
-        super().__init__(message)
-        self.difference = difference or message
+    def __init__(self, where: str, difference: str, hint: str = "") -> None:
+        super().__init__(f"{where}: {difference}{hint}")
+        self.where, self.difference, self.hint = where, difference, hint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -344,9 +345,8 @@ def check_export(model: keras.Model, export_dir: str | Path, metadata: ExportMet
             difference = float(np.max(gap, initial=0.0))
             allowed = keypoint_tolerance * scale if key == "keypoints" else tolerance
             if not difference <= allowed:
-                what = f"signature {name} output {key!r} differs by {difference:.3g}, tolerance {allowed:.3g}"
-                raise ExportError(f"{label or export_dir}: signature {name} output {key!r} differs from the Keras "
-                                  f"model by {difference:.3g} (tolerance {allowed:.3g})", what)
+                raise ExportError(str(label or export_dir), f"signature {name} output {key!r} differs from the Keras "
+                                                            f"model by {difference:.3g} (tolerance {allowed:.3g})")
             worst = max(worst, difference / allowed * tolerance)
     return worst
 
@@ -398,8 +398,8 @@ def export_saved_model(
     except ExportError as e:
         if precision != "auto" or chosen.precision != "bfloat16":
             raise
-        fallback = PrecisionChoice("float32", f"{chosen.reason}; but its bfloat16 export failed the check against "
-                                              f"the Keras model ({e.difference}), so float32")
+        fallback = PrecisionChoice("float32", f"{chosen.reason}; but in its bfloat16 export {e.difference}, "
+                                              "so float32")
         return _export_version(model, base, cfg, fallback, **options)
 
 
@@ -436,7 +436,7 @@ def _export_version(model: keras.Model, base: Path, cfg: RePoseConfig, chosen: P
         except ExportError as e:
             hint = ("; in bfloat16 an untrained or barely trained network's flat heatmaps have no stable peak: "
                     "export it in float32") if bf16 else ""
-            raise ExportError(f"{e}{hint}", e.difference) from None
+            raise ExportError(e.where, e.difference, hint) from None
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -143,8 +143,8 @@ def test_auto_exports_float32_when_the_bf16_export_fails_its_check(
     monkeypatch.setattr(saved_model_module, "BF16_TOLERANCE", 1e-6)
     result = export_saved_model(model, tmp_path / "small", config=pretrained.config_for(NAME), precision="auto")
     assert result.precision == "float32" and result.version == 1
-    assert re.fullmatch(r"the CPU has x; but its bfloat16 export failed the check against the Keras model "
-                        r"\(signature \w+ .*output '\w+' differs by [\d.e-]+, tolerance 1e-06\), so float32",
+    assert re.fullmatch(r"the CPU has x; but in its bfloat16 export signature \w+ .*output '\w+' differs from "
+                        r"the Keras model by [\d.e-]+ \(tolerance 1e-06\), so float32",
                         result.precision_reason), result.precision_reason
     assert ExportMetadata.read(result.path / SAVED_MODEL_METADATA).format == "saved_model"
     assert sorted(p.name for p in (tmp_path / "small").iterdir() if p.is_dir()) == ["1"]
