@@ -11,9 +11,8 @@
   sends uint8 windows instead of float32 crops.  The draws are the pipeline's, so a seed gives the
   same batches either way.
 * ``"auto"`` (:func:`augment_placement`): ``step`` on GPUs; ``pipeline`` on CPUs (the step shares the
-  CPU with the pipeline there, and tf.data overlaps its work with the step's; ``docs/pipeline.md``
-  has the measurement) and on TPUs (the flat windows change length from batch to batch, and a
-  TPU step compiles for static shapes).
+  cores with tf.data there, and the two places measure about the same: ``docs/augment_in.md``) and on
+  TPUs (the flat windows change length from batch to batch, and a TPU step compiles for static shapes).
 
 :class:`AugmentInStep` is the model ``fit`` trains for ``"step"``: the network's own layers (so its
 variables, their paths and its checkpoints) with a train step that crops first.
@@ -30,6 +29,7 @@ import tensorflow as tf
 from repose_tf.data.pipeline import crop_uncropped
 from repose_tf.hardware import AUGMENT_PLACES
 from repose_tf.train.loss import keras_targets
+
 
 class Placement(NamedTuple):
     """Where a run augments ("pipeline" or "step") and why."""
@@ -49,7 +49,7 @@ def augment_placement(requested: str, strategy: tf.distribute.Strategy) -> Place
         return Placement("pipeline", "TPU: the uncropped windows change shape from batch to batch")
     if tf.config.list_logical_devices("GPU"):
         return Placement("step", "a GPU runs the train step")
-    return Placement("pipeline", "CPU only: tf.data overlaps the augmentation with the train step")
+    return Placement("pipeline", "CPU only: the train step would share the cores with tf.data")
 
 
 class AugmentInStep(keras.Model):
