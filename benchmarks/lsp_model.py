@@ -8,8 +8,10 @@
 ``data`` converts LSP (train 1-1000, test 1001-2000) and LSP-extended, holding LSPET images
 8501-9000 out of training as ``lspet-val``: the validation PCK during training and every choice
 are made on it, never on LSP test.  ``train`` runs :data:`TRAIN_ARGS` through ``repose train``
-(rerun it to resume).  ``ship`` copies the run's ``model.keras`` into the package with its model card
-facts (config, data, command, CPU, hours).  ``card`` scores the shipped model on the LSP test split
+(rerun it to resume).  ``ship`` scores the run's ``model.keras`` and the shipped model on
+``lspet-val`` (flip test, DARK) and, unless the shipped one scores higher (``--force`` overrides),
+copies the run's model into the package with its model card facts (config, data, command, CPU, hours,
+both validation scores).  ``card`` scores the shipped model on the LSP test split
 once, in Table 1's layout (flip test on and off, DARK and argmax decoding), beside the paper's RePose
 row, Table 1's three graphical-model rows, the mean training pose placed in every test crop, and
 (given ``--quickstart``) the synthetic-people quickstart network; then int8 TFLite against fp32
@@ -67,7 +69,17 @@ def run_train() -> None:
     subprocess.run(["repose", *TRAIN_ARGS], check=True)
 
 
-def run_ship() -> None:
+def validation_pck(model: Path) -> float:
+    """PCK@0.2 (Mean) of a model file on the validation slice, scored as the card scores LSP test (flip
+    test, DARK): the number :func:`run_ship` chooses by."""
+    from repose_tf.eval.evaluate import evaluate, load_predictor
+
+    result = evaluate(load_predictor(model), VAL, progress=False, flip=True, decode="dark")
+    (scores,) = result.scores.values()
+    return float(scores.parts["Mean"])
+
+
+def run_ship(force: bool = False) -> None:
     from repose_tf import pretrained
     from repose_tf.hardware import cpu_name
     from repose_tf.train.checkpoints import latest_checkpoint, read_config
@@ -75,6 +87,15 @@ def run_ship() -> None:
     model = RUN / "model.keras"
     if not model.is_file():
         sys.exit(f"{model} is missing: finish `python benchmarks/lsp_model.py train` first")
+    # The choice is made on the validation slice, never on LSP test.
+    shipped_file = pretrained.WEIGHTS_DIR / f"{NAME}.keras"
+    validation = {"run": round(validation_pck(model), 2)}
+    if shipped_file.is_file():
+        validation["replaced"] = round(validation_pck(shipped_file), 2)
+    print(f"PCK@0.2 on {VAL} (flip test, DARK): this run {validation['run']:.2f}"
+          + (f", the shipped model {validation['replaced']:.2f}" if "replaced" in validation else ""))
+    if validation["run"] < validation.get("replaced", -1.0) and not force:
+        sys.exit("not shipped: the shipped model scores higher on the validation slice (--force ships anyway)")
     # run.json is written when a run starts: from it to model.keras is the whole run, tracing,
     # validation and checkpoints included (for a run that was not resumed).
     hours = (model.stat().st_mtime - (RUN / "run.json").stat().st_mtime) / 3600
@@ -90,6 +111,7 @@ def run_ship() -> None:
         "hardware": cpu_name(),
         "hours": round(hours, 2),
         "shipped": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "validation_pck": validation,
     }
     card["check"] = check_predictions(pretrained.WEIGHTS_DIR / f"{NAME}.keras", RUN / "config.json")
     (pretrained.WEIGHTS_DIR / f"{NAME}.json").write_text(json.dumps(card, indent=1) + "\n")
@@ -235,6 +257,17 @@ def run_card(quickstart: Path | None) -> None:
     write_markdown(shipped, rows, tflite_rows, report)
 
 
+def chosen(card: dict) -> str:
+    """How the shipped model was chosen over the one it replaced, in words (from its card's validation scores)."""
+    validation = card.get("validation_pck")
+    if not validation:
+        return "the first model shipped (no validation comparison recorded)"
+    replaced = (f" against {validation['replaced']:.2f} % for the model it replaced" if "replaced" in validation
+                else " (it replaced no model)")
+    return (f"PCK@0.2 on LSPET-val (flip test, DARK) at shipping (`python benchmarks/lsp_model.py ship`): "
+            f"{validation['run']:.2f} %{replaced}")
+
+
 def write_markdown(shipped, rows: dict, tflite_rows: dict, report: dict) -> None:
     """docs/models.md, and the README's table between its markers."""
     from repose_tf.eval.metrics import format_part_table
@@ -260,6 +293,7 @@ model = repose_tf.load_model("{NAME}")      # Keras, float32; or --model {NAME} 
 | recipe | `{card['command']}` (`python benchmarks/lsp_model.py train`) |
 | steps, batch | {card['steps']} steps of batch 16 ({card['steps'] * 16 / 9500:.0f} passes over the 9,500 training people), Adam, cosine decay from 1e-3 to the last step a 140-minute budget reached (`--time-budget 140`: the run measured its pace and planned its steps) |
 | hardware, time | {card['hardware']}; {card['hours']:.2f} h, bfloat16 compute |
+| chosen by | {chosen(card)} |
 | file | `repose_tf/weights/{NAME}.keras`, {(shipped.path.stat().st_size / 1e6):.1f} MB |
 
 ### LSP test (images 1001-2000, PCK@0.2, person-centric, Table 1's protocol)
@@ -347,7 +381,9 @@ def main() -> None:
     data.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
                       help="folder holding lsp/ and lspet/ (default ../shared/datasets)")
     sub.add_parser("train", help="train (or resume) runs/lsp-small")
-    sub.add_parser("ship", help="copy the trained model into repose_tf/weights/ with its card facts")
+    ship = sub.add_parser("ship", help="copy the trained model into repose_tf/weights/ with its card facts, if "
+                                       "it beats the shipped one on the validation slice")
+    ship.add_argument("--force", action="store_true", help="ship even if the shipped model validates higher")
     card = sub.add_parser("card", help="score the shipped model and write docs/models.md")
     card.add_argument("--quickstart", type=Path, help="the quickstart's model.keras, for its baseline row")
     args = parser.parse_args()
@@ -357,7 +393,7 @@ def main() -> None:
     elif args.stage == "train":
         run_train()
     elif args.stage == "ship":
-        run_ship()
+        run_ship(args.force)
     else:
         run_card(args.quickstart)
 
