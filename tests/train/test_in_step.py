@@ -39,8 +39,10 @@ def test_auto_augments_in_the_pipeline_on_a_cpu_and_names_bad_places() -> None:
 
 
 def test_a_step_on_an_uncropped_batch_is_the_step_on_its_cropped_batch(data: str) -> None:
+    # A fixed batch (deterministic order): a keypoint within float rounding of the crop border could be masked
+    # in one graph and not the other, a real but rare difference this test is not about.
     uncropped = next(iter(make_dataset(data, "train", 4, input_size=CFG.input_size, skeleton=CFG.skeleton,
-                                       seed=5, crop=False)))
+                                       seed=5, crop=False, deterministic=True)))
     images, targets = crop_uncropped(uncropped, CFG.input_size, CFG.skeleton.flip_permutation)
     names = output_names(CFG)
     keras.utils.set_random_seed(2)
