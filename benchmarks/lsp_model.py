@@ -261,7 +261,7 @@ def chosen(card: dict) -> str:
     """How the shipped model was chosen over the one it replaced, in words (from its card's validation scores)."""
     validation = card.get("validation_pck")
     if not validation:
-        return "the first model shipped (no validation comparison recorded)"
+        return "not recorded: shipped before `ship` compared models on the validation slice"
     replaced = (f" against {validation['replaced']:.2f} % for the model it replaced" if "replaced" in validation
                 else " (it replaced no model)")
     return (f"PCK@0.2 on LSPET-val (flip test, DARK) at shipping (`python benchmarks/lsp_model.py ship`): "
