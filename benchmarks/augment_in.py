@@ -37,18 +37,17 @@ def build(preset: str | RePoseConfig, place: str, batch: int, data: list[str]):
     import tensorflow as tf
 
     from repose_tf.config import get_config
-    from repose_tf.model.builder import build_model, output_names
+    from repose_tf.model.builder import build_model
     from repose_tf.train.fit import DataSource, TrainRecipe, compile_for_training, keras_training_dataset
     from repose_tf.train.strategy import dtype_policy, precision_policy, trainable_model
 
     cfg = get_config(preset)
     recipe = TrainRecipe(steps=100_000, batch_size=batch, schedule="cosine", precision="auto", augment_in=place)
     policy, _ = precision_policy(tf.distribute.get_strategy(), "auto")
-    crop = dict(input_size=cfg.input_size, flip_permutation=cfg.skeleton.flip_permutation,
-                output_names=output_names(cfg)) if place == "step" else None
     keras.utils.set_random_seed(0)
     with dtype_policy(policy):
-        model = trainable_model(build_model(cfg, fused=True), tf.distribute.get_strategy(), crop)
+        model = trainable_model(build_model(cfg, fused=True), tf.distribute.get_strategy(),
+                                cfg if place == "step" else None)
         compile_for_training(model, cfg, recipe)
     dataset = keras_training_dataset([DataSource(d) for d in data], cfg, recipe, seed=0, crop=place == "pipeline")
     return model, dataset, policy

@@ -359,9 +359,7 @@ def fit(
     # The fused form of the network trains faster (docs/train_step.md); a run begun before it resumes in its form.
     fused = latest is None or latest.fused
     with dtype_policy(policy), strategy.scope():
-        crop = dict(input_size=cfg.input_size, flip_permutation=cfg.skeleton.flip_permutation,
-                    output_names=output_names(cfg)) if in_step else None
-        model = trainable_model(build_model(cfg, fused=fused), strategy, crop)
+        model = trainable_model(build_model(cfg, fused=fused), strategy, cfg if in_step else None)
         schedule = compile_for_training(model, cfg, recipe)
         if last_step != recipe.steps and hasattr(schedule, "set_total_steps"):
             schedule.set_total_steps(last_step)

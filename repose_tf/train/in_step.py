@@ -26,8 +26,10 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
+from repose_tf.config import RePoseConfig
 from repose_tf.data.pipeline import crop_uncropped
 from repose_tf.hardware import AUGMENT_PLACES
+from repose_tf.model.builder import output_names as network_output_names
 from repose_tf.train.loss import keras_targets
 
 
@@ -69,6 +71,13 @@ class AugmentInStep(keras.Model):
         self.crop_size = int(input_size)
         self.crop_flip_permutation = tuple(int(i) for i in flip_permutation)
         self.crop_output_names = tuple(output_names)
+
+    @classmethod
+    def for_network(cls, model: keras.Model, config: RePoseConfig) -> AugmentInStep:
+        """One on the layers of ``model``, the network of ``config``: its crop side, flip pairs and outputs."""
+        return cls(model.input, model.output, input_size=config.input_size,
+                   flip_permutation=config.skeleton.flip_permutation, output_names=network_output_names(config),
+                   name=model.name)
 
     def cropped(self, uncropped: dict[str, tf.Tensor]) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         """``(images, {output name: packed targets})`` of an uncropped batch."""

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import keras
 import tensorflow as tf
 
+from repose_tf.config import RePoseConfig
 from repose_tf.hardware import PRECISIONS, PrecisionChoice, auto_precision
 from repose_tf.train.in_step import AugmentInStep
 
@@ -150,12 +151,12 @@ class CollectiveModel(keras.Model):
 
 
 def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy,
-                    in_step: dict[str, Any] | None = None) -> keras.Model:
+                    crop_in_step: RePoseConfig | None = None) -> keras.Model:
     """The model to compile and ``fit`` under ``strategy``: ``model`` itself, or a model sharing its
     layers: a :class:`CollectiveModel` under a ``MultiWorkerMirroredStrategy`` over several workers
     (with a single worker, Keras does not take the collective code paths and ``model`` trains as it
-    is), an :class:`~repose_tf.train.in_step.AugmentInStep` given ``in_step`` (its keyword arguments:
-    the train step crops and augments), or both.
+    is), an :class:`~repose_tf.train.in_step.AugmentInStep` given ``model``'s config as ``crop_in_step``
+    (the train step crops and augments), or both.
 
     Call it inside ``strategy.scope()``, where ``model`` was built.
     """
@@ -163,9 +164,8 @@ def trainable_model(model: keras.Model, strategy: tf.distribute.Strategy,
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         cluster = strategy.cluster_resolver.cluster_spec().as_dict()
         collective = len(cluster.get("chief", [])) + len(cluster.get("worker", [])) >= 2
-    if in_step is not None:
-        cls = CollectiveAugmentInStep if collective else AugmentInStep
-        return cls(model.input, model.output, name=model.name, **in_step)
+    if crop_in_step is not None:
+        return (CollectiveAugmentInStep if collective else AugmentInStep).for_network(model, crop_in_step)
     return CollectiveModel(model.input, model.output, name=model.name) if collective else model
 
 

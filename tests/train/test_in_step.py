@@ -52,8 +52,7 @@ def test_a_step_on_an_uncropped_batch_is_the_step_on_its_cropped_batch(data: str
         model = build_model(CFG, fused=True)
         model.set_weights(weights)
         if in_step:
-            model = AugmentInStep(model.input, model.output, input_size=CFG.input_size,
-                                  flip_permutation=CFG.skeleton.flip_permutation, output_names=names)
+            model = AugmentInStep.for_network(model, CFG)
         model.compile(optimizer=keras.optimizers.SGD(0.1), loss={n: PartialMSE(CFG.sigma) for n in names})
         models.append(model)
     logs = models[0].train_on_batch(images, keras_targets(targets, names), return_dict=True)
