@@ -4,6 +4,7 @@
     repose train --out runs/tiny --preset tiny --data 'tfrecords/synthetic-train-*.tfrecord' \\
         --val 'tfrecords/synthetic-val-*.tfrecord' --steps 2000 --batch 16
     repose train --out runs/mix --data 'tfrecords/lsp-train-*.tfrecord@1' --data 'tfrecords/mpii-train-*.tfrecord@2'
+    repose train --out runs/more --init lsp-small --data 'tfrecords/my-train-*.tfrecord' --steps 5000 --lr 3e-4
 
 Everything is :func:`repose_tf.train.fit`; see docs/training.md.
 """
@@ -29,8 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "history.csv, TensorBoard logs and the final model.keras go to --out.")
     p.add_argument("--out", required=True, type=Path, help="run directory (resumed if it holds checkpoints)")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--preset", default="repose", help="network preset (default: repose)")
+    which.add_argument("--preset", help="network preset (default: repose, or --init's network)")
     which.add_argument("--config", type=Path, metavar="JSON", help="network config file (RePoseConfig JSON)")
+    p.add_argument("--init", metavar="MODEL",
+                   help="start from the weights of a trained model of the same network (a shipped name such as "
+                        "lsp-small, or a .keras file), with a fresh optimizer and schedule: fine-tuning, or a warm "
+                        "restart of a finished run; a run that has checkpoints resumes from them instead")
     p.add_argument("--data", action="append", metavar="PATTERN[@WEIGHT]",
                    help="training TFRecords, repeatable; with @WEIGHT, sampling weights of a mix "
                         "(default: the paper's tfrecords/{lsp,lspet,mpii}-train-*.tfrecord, pooled)")
@@ -73,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
+    from repose_tf.model.saving import model_config
     from repose_tf.train.checkpoints import read_config
     from repose_tf.train.fit import (
         PAPER_DATA,
@@ -85,7 +91,17 @@ def run(args: argparse.Namespace) -> int:
     problem = output_problem(args.out, "--out", folder=True)
     if problem:
         raise UserError(problem)
-    config = read_config(args.config) if args.config else args.preset
+    if args.config:
+        config = read_config(args.config)
+    elif args.preset or not args.init:
+        config = args.preset or "repose"
+    else:
+        if args.init.endswith(".keras") and not Path(args.init).is_file():
+            raise UserError(f"--init {args.init}: no such model file")
+        config = model_config(args.init)
+        if config is None:
+            raise UserError(f"--init {args.init}: not a trained model (a shipped name, or a .keras file written by "
+                            "repose; a preset name has no trained weights)")
     sources = [DataSource.parse(d) for d in args.data] if args.data else list(PAPER_DATA)
     missing = [s.pattern for s in sources if not tf.io.gfile.glob(s.pattern)]
     if missing and not args.data:
@@ -99,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = fit(config, sources, args.out, val_data=args.val, recipe=recipe, strategy=args.strategy,
                      progress=not args.no_progress, max_bad_fraction=args.max_bad_fraction,
-                     time_budget=None if args.time_budget is None else 60 * args.time_budget)
+                     time_budget=None if args.time_budget is None else 60 * args.time_budget, init_from=args.init)
     except TrainingDiverged as e:
         raise UserError(str(e)) from None
     except tf.errors.OpError as e:

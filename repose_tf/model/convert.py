@@ -6,6 +6,9 @@ conversion is exact both ways (``tests/model/test_fused.py``):
 
     >>> plain, fused = build_model("tiny"), build_model("tiny", fused=True)
     >>> copy_weights(plain, fused, "tiny")      # fused now computes what plain computes
+
+:func:`copy_shared_weights` starts a network of other keypoints from a trained one (fine-tuning on a new
+skeleton): the layers both networks have, with the same shapes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import keras
 import numpy as np
 
 from repose_tf.config import RePoseConfig
-from repose_tf.model.builder import fused_layers
+from repose_tf.model.builder import build_model, fused_layers
 
 
 def convert_values(values: dict[str, np.ndarray], paths: list[str], config: str | RePoseConfig) -> list[np.ndarray]:
@@ -44,3 +47,23 @@ def copy_weights(source: keras.Model, target: keras.Model, config: str | RePoseC
     values = {w.path: np.asarray(w.numpy()) for w in source.weights}
     for variable, value in zip(target.weights, convert_values(values, [w.path for w in target.weights], config)):
         variable.assign(value)
+
+
+def copy_shared_weights(source: keras.Model, target: keras.Model, config: str | RePoseConfig) -> tuple[int, int]:
+    """Give ``target`` (either form of the network of ``config``) the weights of ``source`` (a plain network
+    of other keypoints, same widths) for every variable both have under the same path with the same
+    shape: the trunk (f and d blocks, decoder), and the per-keypoint layers of keypoints of the same name
+    (named after their keypoint).  The rest (the K-channel heatmap outputs, the layers of new keypoints)
+    keep the values ``target`` has.  Returns (variables taken, variables of the network).
+    """
+    plain = build_model(config)
+    copy_weights(target, plain, config)
+    values = {w.path: np.asarray(w.numpy()) for w in source.weights}
+    taken = 0
+    for variable in plain.weights:
+        value = values.get(variable.path)
+        if value is not None and value.shape == tuple(variable.shape):
+            variable.assign(value)
+            taken += 1
+    copy_weights(plain, target, config)
+    return taken, len(plain.weights)

@@ -35,6 +35,14 @@ its optimizer state (so at the same learning rate), after checking that the chec
 the same network.  The input pipeline is not rewound: it restarts with a seed advanced by the
 step, so the resumed run sees fresh augmentations rather than a replay.  History rows past the
 checkpoint (written between the checkpoint and the interruption) are dropped.
+
+Fine-tuning: ``init_from`` (``repose train --init``) starts a fresh run from the weights of a trained
+network (a shipped name such as ``lsp-small``, or a ``.keras`` file), with a fresh optimizer and
+schedule: a warm restart of a finished run, or a pretrained start on new records.  The same network
+takes every weight; one that differs only in its keypoints (records of another skeleton) takes the
+layers both have (:func:`repose_tf.model.convert.copy_shared_weights`: the trunk, and the layers of
+keypoints of the same name), and the run says how many.  ``run.json`` records it; once the run has
+checkpoints it resumes from them.
 """
 
 from __future__ import annotations
@@ -60,8 +68,8 @@ from repose_tf.data.scan import DataScan, scan
 from repose_tf.data.shards import records_skeleton
 from repose_tf.hardware import AUGMENT_PLACES, PRECISIONS
 from repose_tf.model.builder import build_model, output_names
-from repose_tf.model.convert import copy_weights
-from repose_tf.model.saving import save_keras
+from repose_tf.model.convert import copy_shared_weights, copy_weights
+from repose_tf.model.saving import model_config, save_keras
 from repose_tf.train import callbacks as cb
 from repose_tf.train.checkpoints import (
     CheckpointWriter,
@@ -290,6 +298,7 @@ def fit(
     callbacks: Sequence[keras.callbacks.Callback] = (),
     max_bad_fraction: float = 0.01,
     time_budget: float | None = None,
+    init_from: str | os.PathLike | None = None,
 ) -> FitResult:
     """Train (or resume training) a network; see the module docstring.
 
@@ -310,10 +319,15 @@ def fit(
         included; :class:`cb.TimeBudget`): the run stops at the step its measured pace reaches by
         then (at most ``recipe.steps``), and the cosine schedule decays to that step.  The plan is
         kept in the checkpoints: a rerun finishes it (it may only shorten it).
+      init_from: a shipped model's name or a ``.keras`` file whose weights a fresh run starts from: the
+        same network (after the records' skeleton is applied), or one that differs only in its
+        keypoints (then the layers both have); ignored when ``out_dir`` holds checkpoints (the run
+        resumes from them).
 
     Raises:
       ValueError: bad data (more unreadable training records than ``max_bad_fraction``, any
-        unreadable validation record), or a checkpoint in ``out_dir`` of another network.
+        unreadable validation record), a checkpoint in ``out_dir`` of another network, or an
+        ``init_from`` that is not a trained model of this network (or of it with other keypoints).
       TrainingDiverged: the loss or a weight became NaN/inf.
     """
     started = time.time()
@@ -337,6 +351,7 @@ def fit(
     if latest is not None:
         check_same_network(cfg, latest.config(), latest.path)
     start_step = latest.step if latest is not None else 0
+    initial = _initial_weights(init_from, cfg) if init_from is not None and latest is None else None
     # A time-budgeted run resumes towards the end it planned (its checkpoints keep it).
     planned = latest.state.get("last_step") if latest is not None and time_budget is not None else None
     last_step = recipe.steps if planned is None else min(recipe.steps, int(planned))
@@ -365,6 +380,16 @@ def fit(
             schedule.set_total_steps(last_step)
         if latest is not None:
             restore(latest, model, model.optimizer)
+    if initial is not None:
+        source, source_cfg = initial
+        if source_cfg.skeleton == cfg.skeleton:
+            copy_weights(source, model, cfg)
+            say(f"starting from the weights of {init_from} (fresh optimizer and schedule)")
+        else:
+            taken, total = copy_shared_weights(source, model, cfg)
+            say(f"starting from {taken} of {total} weight tensors of {init_from} (the layers its "
+                f"{source_cfg.skeleton.name!r} network shares with this {cfg.skeleton.name!r} one; fresh optimizer "
+                "and schedule); the others start from their initialisation")
     step = cb.current_step(model)
     if latest is not None:
         say(f"resuming {out} from {latest.path.name}: step {step}, learning rate "
@@ -377,6 +402,7 @@ def fit(
             "data": [dataclasses.asdict(s) for s in sources], "val_data": val,
             "strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync, "policy": policy,
             "augment_in": placement.place,
+            "init_from": (None if init_from is None else str(init_from)) if latest is None else _previous_init(out),
             "resumed_from": step, "records": records.to_dict()})
         (out / "config.json").write_text(cfg.to_json() + "\n")
         _truncate_history(out / "history.csv", step)
@@ -458,6 +484,35 @@ def _check_data(sources: Sequence[DataSource], val: Sequence[str] | None, cfg: R
             raise ValueError(f"validation data: {checked.summary()}; validation must read every record:\n  "
                              + "\n  ".join(checked.problems()))
     return train
+
+
+def _initial_weights(init_from: str | os.PathLike, cfg: RePoseConfig) -> tuple[keras.Model, RePoseConfig]:
+    """The trained network ``init_from`` names and its config, checked to be ``cfg``'s network, or that
+    network with other keypoints."""
+    from repose_tf.inference import load_keras_model
+
+    found = model_config(init_from)
+    if found is None and Path(init_from).suffix == ".keras" and not Path(init_from).is_file():
+        raise ValueError(f"{init_from}: no such model file")
+    if found is None:
+        raise ValueError(f"{init_from}: init_from must be a trained model: a shipped name or a .keras file "
+                         "written by repose (a preset name has no trained weights)")
+    a, b = cfg.to_dict(), found.to_dict()
+    differ = [k for k in a if a[k] != b.get(k) and k not in ("skeleton", "ordering")]
+    if differ:
+        diff = ", ".join(f"{k}: {b.get(k)!r} there, {a[k]!r} here" for k in differ)
+        raise ValueError(f"{init_from} is a network {found.name!r} that differs from the one to train "
+                         f"({diff[:400]}); train with its config (repose train --init without --preset/--config "
+                         "takes it)")
+    return load_keras_model(init_from), found
+
+
+def _previous_init(out: Path) -> str | None:
+    """The ``init_from`` of the run's first start, kept in run.json when it resumes."""
+    try:
+        return json.loads((out / "run.json").read_text()).get("init_from")
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
 
 
 def _sources(data: str | DataSource | Sequence[str | DataSource]) -> list[DataSource]:

@@ -76,6 +76,14 @@ CASES = [
      2, "{tmp}/cut-train-00000-of-00002.tfrecord: unreadable after record", ["cut-train-00000-of-00002.tfrecord"]),
     (["train", "--out", "{tmp}/run", "--preset", "tiny", "--data", "{tmp}/cut-train-*.tfrecord",
       "--max-bad-fraction", "1"], 2, "--max-bad-fraction: must be in [0, 1), got 1.0", []),
+    # --init names a trained model.
+    (["train", "--out", "{tmp}/run", "--init", "tiny", "--data", "{tmp}/cut-train-*.tfrecord"], 2,
+     "--init tiny: not a trained model (a shipped name, or a .keras file written by repose; a preset name has no "
+     "trained weights)", []),
+    (["train", "--out", "{tmp}/run", "--init", "{tmp}/none.keras", "--data", "{tmp}/cut-train-*.tfrecord"], 2,
+     "--init {tmp}/none.keras: no such model file", []),
+    (["train", "--out", "{tmp}/run", "--init", "{tmp}/broken.keras", "--data", "{tmp}/cut-train-*.tfrecord"], 2,
+     "--init {tmp}/broken.keras: not a trained model", ["broken.keras"]),
     # Custom keypoints: the COCO converter, skeleton files, the PCK normalisation.
     (["convert", "coco", "--annotations", "{tmp}/none.json", "--images", "{tmp}", "--out", "{tmp}/r"], 2,
      "{tmp}/none.json: no such file", []),

@@ -11,9 +11,10 @@ import pytest
 import tensorflow as tf
 
 from repose_tf import build_model, get_config, pretrained
+from repose_tf.skeleton import COCO17
 from repose_tf.inference import load_keras_model
 from repose_tf.model.builder import fused_layers, is_fused
-from repose_tf.model.convert import copy_weights
+from repose_tf.model.convert import copy_shared_weights, copy_weights
 from repose_tf.model.layers import ConvBlock, GroupedConvBlock
 from repose_tf.train.checkpoints import CheckpointError, CheckpointWriter, latest_checkpoint, restore
 
@@ -120,3 +121,23 @@ def test_a_checkpoint_of_one_form_restores_into_the_other(tmp_path: Path) -> Non
     plain.optimizer.build(plain.trainable_variables)
     with pytest.raises(CheckpointError, match="fused network; resume it with the same form"):
         restore(info, plain, plain.optimizer)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+def test_a_network_of_other_keypoints_takes_the_layers_both_have(fused: bool) -> None:
+    coco = TINY.replace(skeleton=COCO17)
+    source, target = build_model(TINY), build_model(coco, fused=fused)
+    _randomize(source, 0)
+    before = build_model(coco)
+    copy_weights(target, before, coco)
+    taken, total = copy_shared_weights(source, target, coco)
+    after = build_model(coco)
+    copy_weights(target, after, coco)
+    values = {w.path: w.numpy() for w in source.weights}
+    shared = [w.path for w in after.weights if w.path in values and values[w.path].shape == tuple(w.shape)]
+    assert taken == len(shared) and total == len(after.weights) and 0 < taken < total
+    # The trunk comes from the source; the 17-channel outputs and the COCO keypoints' layers do not.
+    assert any(path.startswith("enc") for path in shared) and not any(path.startswith("refine") for path in shared)
+    for new, old in zip(after.weights, before.weights):
+        expected = values[new.path] if new.path in shared else old.numpy()
+        np.testing.assert_array_equal(new.numpy(), expected, err_msg=new.path)

@@ -18,6 +18,7 @@ from repose_tf.data.convert.coco import convert_coco
 from repose_tf.data.convert.common import ConvertOptions
 from repose_tf.data.records import PersonRecord, serialize
 from repose_tf.model.builder import build_model, output_names
+from repose_tf.model.convert import convert_values
 from repose_tf.skeleton import COCO17
 from repose_tf.train import DataSource, TrainingDiverged, TrainRecipe, fit
 from repose_tf.train.checkpoints import CheckpointError, latest_checkpoint
@@ -260,3 +261,34 @@ def test_the_network_takes_the_skeleton_of_its_records(data: Path, tmp_path: Pat
     assert with_records_skeleton(TEST_CONFIG, lsp) is TEST_CONFIG
     with pytest.raises(ValueError, match="config 'repose_topdown' does not fit the records' skeleton 'coco17'"):
         with_records_skeleton(get_config("repose_topdown"), coco)
+
+
+def test_init_from_a_trained_model_starts_from_its_weights(run: Path, data: Path, tmp_path: Path) -> None:
+    trained = keras.models.load_model(run / "model.keras", compile=False)
+    expected = {w.path: w.numpy() for w in trained.weights}
+    seen: dict[str, np.ndarray] = {}
+
+    class FirstWeights(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            seen.update({w.path: w.numpy() for w in self.model.weights})
+
+    short = TrainRecipe(**{**RECIPE.to_dict(), "steps": 2, "warmup_steps": 0, "checkpoint_every": 2, "pck_every": 0,
+                           "seed": 1, "augment": NO_AUGMENTATION})
+    result = fit(TEST_CONFIG, str(data / "synthetic-train-*.tfrecord"), tmp_path / "tuned", recipe=short,
+                 strategy="default", progress=False, init_from=run / "model.keras", callbacks=[FirstWeights()])
+    assert result.resumed_from == 0 and result.step == 2
+    # The run trains the fused form of the network; its weights in the plain form are the file's.
+    for (path, value), started in zip(expected.items(), convert_values(seen, list(expected), TEST_CONFIG)):
+        np.testing.assert_array_equal(started, value, err_msg=path)
+    assert json.loads((tmp_path / "tuned" / "run.json").read_text())["init_from"] == str(run / "model.keras")
+
+
+def test_init_from_must_be_a_trained_model_of_the_same_network(run: Path, data: Path, tmp_path: Path) -> None:
+    pattern = str(data / "synthetic-train-*.tfrecord")
+    with pytest.raises(ValueError, match=r"network 'tiny_test' that differs.*input_size: 32 there, 64 here"):
+        fit("tiny", pattern, tmp_path / "a", recipe=RECIPE, strategy="default", init_from=run / "model.keras")
+    with pytest.raises(ValueError, match="a preset name has no trained weights"):
+        fit(TEST_CONFIG, pattern, tmp_path / "b", recipe=RECIPE, strategy="default", init_from="tiny")
+    with pytest.raises(ValueError, match="no such model file"):
+        fit(TEST_CONFIG, pattern, tmp_path / "c", recipe=RECIPE, strategy="default", init_from=tmp_path / "x.keras")
+
