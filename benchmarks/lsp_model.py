@@ -3,7 +3,7 @@
     python benchmarks/lsp_model.py data  --datasets ../shared/datasets  # LSP + LSPET -> tfrecords/
     python benchmarks/lsp_model.py train                                # the recipe -> runs/lsp-small*
     python benchmarks/lsp_model.py ship                                 # -> repose_tf/weights/lsp-small.*
-    python benchmarks/lsp_model.py card --quickstart quickstart/model.keras   # -> docs/models.md
+    python benchmarks/lsp_model.py card --quickstart quickstart/run/model.keras   # -> docs/models.md
 
 ``data`` converts LSP (train 1-1000, test 1001-2000) and LSP-extended, holding LSPET images
 8501-9000 out of training as ``lspet-val``: the validation PCK during training and every choice
