@@ -292,6 +292,12 @@ def run_card(quickstart: Path | None) -> None:
     write_markdown(shipped, rows, tflite_rows, report)
 
 
+def runs(card: dict) -> str:
+    """"two runs, " for a card of two stages; "" for one."""
+    count = len(card.get("stages", ()))
+    return f"{('two', 'three', 'four')[count - 2] if 2 <= count <= 4 else count} runs, " if count > 1 else ""
+
+
 def recipe_text(card: dict) -> str:
     """The card's commands in words: one per stage, with its steps and hours."""
     stages = card.get("stages") or [{"command": card["command"], "steps": card["steps"], "hours": card["hours"]}]
@@ -407,7 +413,7 @@ alternating rounds) and {int8['parts']['Mean'] - fp32['parts']['Mean']:+.2f} poi
     readme_rows = {k: v for k, v in rows.items() if "no flip" not in k and "argmax" not in k}
     write_readme_section(f"""{format_part_table(readme_rows, markdown=True)}
 
-`{NAME}`: {card['steps']} steps of batch 16 in {card['hours']:.2f} h on {card['hardware']}, LSP train +
+`{NAME}`: {card['steps']} steps of batch 16 in {runs(card)}{card['hours']:.2f} h on {card['hardware']}, LSP train +
 LSP-extended (no MPII), 64 x 64 input; flip test and DARK decoding. Model card, every decoding, int8 TFLite
 and limitations: [docs/models.md](docs/models.md). Reproduce: `python benchmarks/lsp_model.py data|train|ship|card`.""")
 

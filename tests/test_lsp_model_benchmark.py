@@ -52,3 +52,8 @@ def test_recipe_text_names_every_stage() -> None:
                                            "2.00 h)")
     single = {"command": "repose train A", "steps": 100, "hours": 1.0}
     assert lsp_model.recipe_text(single) == "`repose train A` (100 steps, 1.00 h)"
+
+
+def test_runs_counts_the_stages_in_words() -> None:
+    assert lsp_model.runs({"stages": [{}, {}]}) == "two runs, "
+    assert lsp_model.runs({"stages": [{}]}) == lsp_model.runs({}) == ""
