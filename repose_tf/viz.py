@@ -529,7 +529,9 @@ def training_curves(log: str | Path | Mapping[str, Sequence[float] | np.ndarray]
         bases = list(dict.fromkeys(_base_metric(nm) for nm in names))
         colors = _palette(len(bases))
         for name in names:
-            ax.plot(x, columns[name], color=colors[bases.index(_base_metric(name))],
+            # Only the logged rows: a metric logged every few rows (val_pck) is one line through them.
+            logged = np.isfinite(columns[name])
+            ax.plot(x[logged], columns[name][logged], color=colors[bases.index(_base_metric(name))],
                     linestyle="--" if name.startswith("val_") else "-",
                     marker="." if n <= 50 else None, label=name)
         finite = np.concatenate([columns[nm][np.isfinite(columns[nm])] for nm in names])

@@ -336,3 +336,11 @@ def test_large_images_are_downscaled_for_overlays(tmp_path: Path):
     path = viz.save_overlay(tmp_path / "big.png", image, keypoints, max_side=600)
     with Image.open(path) as png:
         assert max(png.size) <= 600
+
+
+def test_a_metric_logged_every_other_row_is_one_line_through_its_values():
+    fig = viz.training_curves({"step": [1, 2, 3, 4], "loss": [4.0, 3.0, 2.0, 1.0],
+                               "val_pck": [np.nan, 20.0, np.nan, 30.0]})
+    (line,) = [line for ax in fig.axes if ax.get_title() == "metrics" for line in ax.lines]
+    np.testing.assert_array_equal(line.get_xdata(), [2, 4])
+    np.testing.assert_array_equal(line.get_ydata(), [20.0, 30.0])
