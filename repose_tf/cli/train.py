@@ -35,7 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--init", metavar="MODEL",
                    help="start from the weights of a trained model of the same network (a shipped name such as "
                         "lsp-small, or a .keras file), with a fresh optimizer and schedule: fine-tuning, or a warm "
-                        "restart of a finished run; a run that has checkpoints resumes from them instead")
+                        "restart of a finished run; records of other keypoints take the layers both networks have; "
+                        "a run that has checkpoints resumes from them instead")
     p.add_argument("--data", action="append", metavar="PATTERN[@WEIGHT]",
                    help="training TFRecords, repeatable; with @WEIGHT, sampling weights of a mix "
                         "(default: the paper's tfrecords/{lsp,lspet,mpii}-train-*.tfrecord, pooled)")
@@ -78,7 +79,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import tensorflow as tf
 
-    from repose_tf.model.saving import model_config
     from repose_tf.train.checkpoints import read_config
     from repose_tf.train.fit import (
         PAPER_DATA,
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         TrainingDiverged,
         TrainRecipe,
         fit,
+        init_config,
     )
 
     problem = output_problem(args.out, "--out", folder=True)
@@ -96,12 +97,10 @@ def run(args: argparse.Namespace) -> int:
     elif args.preset or not args.init:
         config = args.preset or "repose"
     else:
-        if args.init.endswith(".keras") and not Path(args.init).is_file():
-            raise UserError(f"--init {args.init}: no such model file")
-        config = model_config(args.init)
-        if config is None:
-            raise UserError(f"--init {args.init}: not a trained model (a shipped name, or a .keras file written by "
-                            "repose; a preset name has no trained weights)")
+        try:
+            config = init_config(args.init)
+        except ValueError as e:
+            raise UserError(f"--init {e}") from None
     sources = [DataSource.parse(d) for d in args.data] if args.data else list(PAPER_DATA)
     missing = [s.pattern for s in sources if not tf.io.gfile.glob(s.pattern)]
     if missing and not args.data:

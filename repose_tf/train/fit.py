@@ -351,7 +351,9 @@ def fit(
     if latest is not None:
         check_same_network(cfg, latest.config(), latest.path)
     start_step = latest.step if latest is not None else 0
-    initial = _initial_weights(init_from, cfg) if init_from is not None and latest is None else None
+    init_cfg = init_config(init_from) if init_from is not None and latest is None else None
+    if init_cfg is not None:
+        _check_init_network(init_cfg, cfg, init_from)
     # A time-budgeted run resumes towards the end it planned (its checkpoints keep it).
     planned = latest.state.get("last_step") if latest is not None and time_budget is not None else None
     last_step = recipe.steps if planned is None else min(recipe.steps, int(planned))
@@ -380,15 +382,17 @@ def fit(
             schedule.set_total_steps(last_step)
         if latest is not None:
             restore(latest, model, model.optimizer)
-    if initial is not None:
-        source, source_cfg = initial
-        if source_cfg.skeleton == cfg.skeleton:
+    if init_cfg is not None:
+        from repose_tf.inference import load_keras_model  # serving-side module: only when a run starts from one
+
+        source = load_keras_model(init_from)
+        if init_cfg.skeleton == cfg.skeleton:
             copy_weights(source, model, cfg)
             say(f"starting from the weights of {init_from} (fresh optimizer and schedule)")
         else:
             taken, total = copy_shared_weights(source, model, cfg)
             say(f"starting from {taken} of {total} weight tensors of {init_from} (the layers its "
-                f"{source_cfg.skeleton.name!r} network shares with this {cfg.skeleton.name!r} one; fresh optimizer "
+                f"{init_cfg.skeleton.name!r} network shares with this {cfg.skeleton.name!r} one; fresh optimizer "
                 "and schedule); the others start from their initialisation")
     step = cb.current_step(model)
     if latest is not None:
@@ -486,17 +490,23 @@ def _check_data(sources: Sequence[DataSource], val: Sequence[str] | None, cfg: R
     return train
 
 
-def _initial_weights(init_from: str | os.PathLike, cfg: RePoseConfig) -> tuple[keras.Model, RePoseConfig]:
-    """The trained network ``init_from`` names and its config, checked to be ``cfg``'s network, or that
-    network with other keypoints."""
-    from repose_tf.inference import load_keras_model
+def init_config(init_from: str | os.PathLike) -> RePoseConfig:
+    """The config of the trained model ``init_from`` (a shipped name or a repose ``.keras`` file).
 
+    Raises:
+      ValueError: a missing file, or anything that is not a trained model (a preset name included).
+    """
     found = model_config(init_from)
     if found is None and Path(init_from).suffix == ".keras" and not Path(init_from).is_file():
         raise ValueError(f"{init_from}: no such model file")
     if found is None:
-        raise ValueError(f"{init_from}: init_from must be a trained model: a shipped name or a .keras file "
-                         "written by repose (a preset name has no trained weights)")
+        raise ValueError(f"{init_from}: not a trained model (a shipped name, or a .keras file written by repose; "
+                         "a preset name has no trained weights)")
+    return found
+
+
+def _check_init_network(found: RePoseConfig, cfg: RePoseConfig, init_from: str | os.PathLike) -> None:
+    """Raise ValueError unless ``found`` is ``cfg``'s network, or that network with other keypoints."""
     a, b = cfg.to_dict(), found.to_dict()
     differ = [k for k in a if a[k] != b.get(k) and k not in ("skeleton", "ordering")]
     if differ:
@@ -504,7 +514,6 @@ def _initial_weights(init_from: str | os.PathLike, cfg: RePoseConfig) -> tuple[k
         raise ValueError(f"{init_from} is a network {found.name!r} that differs from the one to train "
                          f"({diff[:400]}); train with its config (repose train --init without --preset/--config "
                          "takes it)")
-    return load_keras_model(init_from), found
 
 
 def _previous_init(out: Path) -> str | None:
