@@ -8,17 +8,16 @@
 ``data`` converts LSP (train 1-1000, test 1001-2000) and LSP-extended, holding LSPET images
 8501-9000 out of training as ``lspet-val``: the validation PCK during training and every choice
 are made on it, never on LSP test.  ``train`` runs the :data:`STAGES` through ``repose train`` (a
-training run, then a warm restart from its model; rerun it to resume).  ``ship`` scores the last
-stage's ``model.keras`` and the shipped model on
-``lspet-val`` (flip test, DARK) and, unless the shipped one scores higher (``--force`` overrides),
-copies the run's model into the package with its model card facts (config, data, command, CPU, hours,
-both validation scores).  ``card`` scores the shipped model on the LSP test split
-once, in Table 1's layout (flip test on and off, DARK and argmax decoding), beside the paper's RePose
-row, Table 1's three graphical-model rows, the mean training pose placed in every test crop, and
-(given ``--quickstart``) the synthetic-people quickstart network; then int8 TFLite against fp32
-(PCK@0.2 on LSP test and batch-1 speed under XNNPACK), and the validation-PCK curve.  It writes
-``docs/models.md``, ``docs/models/results.json``, ``docs/models/validation_pck.png`` and the README's
-table.
+training run, then warm restarts, each from the model of the run before; rerun it to resume).
+``ship`` scores the last stage's ``model.keras`` and the shipped model on ``lspet-val`` (flip test,
+DARK) and, unless the shipped one scores higher (``--force`` overrides), copies the run's model into the
+package with its model card facts (config, data, command, CPU, hours, both validation scores). ``card``
+scores the shipped model on the LSP test split once, in Table 1's layout (flip test on and off, DARK and
+argmax decoding), beside the paper's RePose row, Table 1's three graphical-model rows, the mean training
+pose placed in every test crop, and (given ``--quickstart``) the synthetic-people quickstart network;
+then int8 TFLite against fp32 (PCK@0.2 on LSP test and batch-1 speed under XNNPACK), and the
+validation-PCK curve. It writes ``docs/models.md``, ``docs/models/results.json``,
+``docs/models/validation_pck.png`` and the README's table.
 """
 
 from __future__ import annotations
@@ -38,19 +37,24 @@ ROOT = Path(__file__).resolve().parents[1]
 NAME = "lsp-small"
 RUN = Path("runs") / NAME
 RESTART = Path("runs") / f"{NAME}-restart"
+RESTART2 = Path("runs") / f"{NAME}-restart2"
 TEST = "tfrecords/lsp-test-*.tfrecord"
 VAL = "tfrecords/lspet-val-*.tfrecord"
 TRAIN_DATA = ("tfrecords/lsp-train-*.tfrecord", "tfrecords/lspet-train-*.tfrecord")
-# The recipe, two runs.  bfloat16: the CPU it was trained on has AVX512-BF16.
+# The recipe, three runs.  bfloat16: the CPU it was trained on has AVX512-BF16.
 COMMON_ARGS = ("--preset", "small", *[a for d in TRAIN_DATA for a in ("--data", d)], "--val", VAL,
                "--steps", "30000", "--batch", "16", "--schedule", "cosine", "--warmup", "300",
                "--checkpoint-every", "500", "--pck-every", "1000", "--precision", "bfloat16")
 # 1: from random weights, lr 1e-3 decaying to the step a 140-minute budget reaches.
 # 2: a warm restart from run 1's model (fresh optimizer, new data seed), lr 5e-4, a 140-minute budget.
+# 3: a warm restart from run 2's model, lr 3e-4 (run 2's 5e-4 cost 4 validation points in its first
+#    thousand steps), a 120-minute budget.
 STAGES = (
     (RUN, ("train", "--out", str(RUN), *COMMON_ARGS, "--lr", "1e-3", "--time-budget", "140")),
     (RESTART, ("train", "--out", str(RESTART), "--init", str(RUN / "model.keras"), *COMMON_ARGS,
                "--lr", "5e-4", "--time-budget", "140", "--seed", "1")),
+    (RESTART2, ("train", "--out", str(RESTART2), "--init", str(RESTART / "model.keras"), *COMMON_ARGS,
+                "--lr", "3e-4", "--time-budget", "120", "--seed", "2")),
 )
 FINAL_RUN = STAGES[-1][0]
 SUMMARY = ("the `small` preset (2.5M parameters, 64 x 64 input) trained on LSP train + LSP-extended; "
@@ -293,7 +297,7 @@ def run_card(quickstart: Path | None) -> None:
 
 
 def runs(card: dict) -> str:
-    """"two runs, " for a card of two stages; "" for one."""
+    """"two runs, " for a card of two stages, "three runs, " for three; "" for one."""
     count = len(card.get("stages", ()))
     return f"{('two', 'three', 'four')[count - 2] if 2 <= count <= 4 else count} runs, " if count > 1 else ""
 
@@ -338,7 +342,7 @@ model = repose_tf.load_model("{NAME}")      # Keras, float32; or --model {NAME} 
 | network | `{shipped.config.name}` preset: the paper's blocks and widths (f, d, v, p; 64 and 32 per keypoint), two blocks where the paper has four, 64 x 64 input, kinematic updates at 8 x 8 ([architecture](architecture.md)) |
 | data | LSP train (images 1-1000) + LSP-extended images 1-8500; validation: LSPET 8501-9000. No MPII (its images are not on this machine), unlike the paper, which trained on LSP + MPII |
 | recipe | {recipe_text(card)} (`python benchmarks/lsp_model.py train`) |
-| steps, batch | {card['steps']} steps of batch 16 ({card['steps'] * 16 / 9500:.0f} passes over the 9,500 training people), Adam with cosine decay in each run, to the last step its 140-minute budget reached (`--time-budget 140`: the run measured its pace and planned its steps) |
+| steps, batch | {card['steps']} steps of batch 16 ({card['steps'] * 16 / 9500:.0f} passes over the 9,500 training people), Adam with cosine decay in each run, to the last step its time budget reached (`--time-budget` in minutes: the run measured its pace and planned its steps) |
 | hardware, time | {card['hardware']}; {card['hours']:.2f} h, bfloat16 compute |
 | chosen by | {chosen(card)} |
 | file | `repose_tf/weights/{NAME}.keras`, {(shipped.path.stat().st_size / 1e6):.1f} MB |
@@ -434,7 +438,7 @@ def main() -> None:
     data = sub.add_parser("data", help="convert LSP and LSPET into tfrecords/")
     data.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
                       help="folder holding lsp/ and lspet/ (default ../shared/datasets)")
-    sub.add_parser("train", help="train (or resume) the stages: runs/lsp-small, then runs/lsp-small-restart")
+    sub.add_parser("train", help="train (or resume) the stages in turn: " + ", then ".join(str(run) for run, _ in STAGES))
     ship = sub.add_parser("ship", help="copy the trained model into repose_tf/weights/ with its card facts, if "
                                        "it beats the shipped one on the validation slice")
     ship.add_argument("--force", action="store_true", help="ship even if the shipped model validates higher")

@@ -14,11 +14,14 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import lsp_model  # noqa: E402
 
 
-def test_the_second_stage_starts_from_the_first_stages_model() -> None:
-    (first, first_args), (second, second_args) = lsp_model.STAGES
-    assert lsp_model.FINAL_RUN == second and "--init" not in first_args
-    assert second_args[second_args.index("--init") + 1] == str(first / "model.keras")
-    assert second_args[second_args.index("--out") + 1] == str(second)
+def test_each_stage_after_the_first_starts_from_the_previous_stages_model() -> None:
+    (first, first_args), *later = lsp_model.STAGES
+    assert later and "--init" not in first_args and lsp_model.FINAL_RUN == later[-1][0]
+    previous = first
+    for run, args in later:
+        assert args[args.index("--init") + 1] == str(previous / "model.keras")
+        assert args[args.index("--out") + 1] == str(run)
+        previous = run
 
 
 def test_train_runs_only_the_stages_without_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,4 +59,5 @@ def test_recipe_text_names_every_stage() -> None:
 
 def test_runs_counts_the_stages_in_words() -> None:
     assert lsp_model.runs({"stages": [{}, {}]}) == "two runs, "
+    assert lsp_model.runs({"stages": [{}, {}, {}]}) == "three runs, "
     assert lsp_model.runs({"stages": [{}]}) == lsp_model.runs({}) == ""
