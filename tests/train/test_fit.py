@@ -236,8 +236,8 @@ def test_bfloat16_with_xla_trains_a_step() -> None:
     # Issue 14: under XLA, bfloat16 bilinear upsampling made the gradient sum of a tensor mix float32 and
     # bfloat16 ("Seen floating point types of different precisions in %AddN"); the decoder now upsamples
     # in float32.  One step as fit takes it: mixed_bfloat16 policy, the fused network, compile_for_training,
-    # jit_compile.
-    cfg = get_config("tiny")
+    # jit_compile; on the smallest network with that decoder, since XLA compiles its training graph.
+    cfg = TEST_CONFIG
     recipe = TrainRecipe(steps=10, batch_size=2, precision="bfloat16", jit_compile=True)
     with dtype_policy(precision_policy(tf.distribute.get_strategy(), recipe.precision).policy):
         model = build_model(cfg, fused=True)
