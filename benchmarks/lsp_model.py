@@ -388,6 +388,10 @@ alternating rounds) and {int8['parts']['Mean'] - fp32['parts']['Mean']:+.2f} poi
   data seed, warms up to half the first run's learning rate and decays again over another 140-minute
   budget (`repose train --init`): the model has had both runs' hours, more than the 2.5 hours the issue
   gave one recipe, and the card counts them all.
+* A third run: the second (14331 steps; 74.32 % on LSP test when shipped on 2026-12-05, 64.55 % on
+  LSPET-val) was still gaining at its end (LSPET-val PCK 63.0, 63.1, 63.6, 63.9 % at steps 10000 to
+  13000), so a third run starts from its model the same way, at lr 3e-4 for 120 minutes: the second run's
+  5e-4 had cost 4 validation points in its first thousand steps, 3e-4 cost 1.4.
 
 * Network: `small` was picked from training throughput, not from pilot runs: one-step timings at batch 16
   in bfloat16 on this machine (scratch runs, to be redone with `python benchmarks/precision.py --presets
