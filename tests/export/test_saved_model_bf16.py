@@ -5,7 +5,6 @@ and the loopback REST and gRPC server, ``auto`` falls back to float32 on a CPU w
 from __future__ import annotations
 
 import functools
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +32,7 @@ from repose_tf.inference import load_keras_model
 from repose_tf.model.builder import output_names
 from repose_tf.serving import Client
 from repose_tf.serving.loopback import LoopbackServer
-from tests.export.artifacts import person_image, run_cli
+from tests.export.artifacts import run_cli
 from tests.export.test_saved_model import saved_model_cli
 
 NAME = "lsp-small"  # a trained network: an untrained one's flat heatmaps have no stable peak to compare
@@ -51,11 +50,14 @@ def exported(model: keras.Model, tmp_path_factory: pytest.TempPathFactory) -> Ex
     return export_saved_model(model, base, config=pretrained.config_for(NAME), precision="bfloat16")
 
 
-def _crops(seed: int = 3) -> np.ndarray:
+def _crops(shared_data: Path, numbers: tuple[int, ...]) -> np.ndarray:
+    """LSPET people of the fixture set (each image squeezed to the input size, as ``repose predict`` does
+    without a box: the real-people network finds most of their keypoints) and one crop of noise."""
     size = pretrained.config_for(NAME).input_size
-    person = np.asarray(Image.open(io.BytesIO(person_image(seed, size)[0])).convert("RGB"))
-    noise = np.random.default_rng(seed).uniform(0, 255, (1, size, size, 3))
-    return np.concatenate([person[None], noise]).astype(np.float32)
+    people = [np.asarray(Image.open(shared_data / "lspet" / "images" / f"im{n:05d}.jpg").convert("RGB")
+                         .resize((size, size))) for n in numbers]
+    noise = np.random.default_rng(numbers[0]).uniform(0, 255, (1, size, size, 3))
+    return np.concatenate([np.stack(people), noise]).astype(np.float32)
 
 
 def test_bf16_export_computes_in_bfloat16_and_says_so(exported: ExportResult) -> None:
@@ -70,8 +72,8 @@ def test_bf16_export_computes_in_bfloat16_and_says_so(exported: ExportResult) ->
 
 
 def test_saved_model_cli_runs_the_bf16_export_within_tolerance(exported: ExportResult, model: keras.Model,
-                                                                 tmp_path: Path) -> None:
-    crops = _crops()
+                                                                 tmp_path: Path, shared_data: Path) -> None:
+    crops = _crops(shared_data, (1, 2))
     np.save(tmp_path / "crops.npy", crops)
     run = saved_model_cli("run", "--dir", str(exported.path), "--tag_set", "serve", "--outdir", str(tmp_path / "out"),
                           "--signature_def", "serving_default", "--inputs", f"crops={tmp_path / 'crops.npy'}")
@@ -95,9 +97,9 @@ def server(exported: ExportResult) -> Iterator[LoopbackServer]:
 
 @pytest.mark.parametrize("protocol", ["rest", "grpc"])
 def test_the_loopback_server_serves_the_bf16_export(protocol: str, server: LoopbackServer, model: keras.Model,
-                                                    exported: ExportResult) -> None:
+                                                    exported: ExportResult, shared_data: Path) -> None:
     address = server.rest_address if protocol == "rest" else server.grpc_address
-    crops = _crops(5)
+    crops = _crops(shared_data, (4, 5))
     with Client(address, "small", protocol=protocol) as client:
         got = client.predict_crops(crops)
     keypoints, scores = decode_heatmaps(model(crops, training=False)[FINAL], "dark")
