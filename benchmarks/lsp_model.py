@@ -442,7 +442,8 @@ def main() -> None:
     data = sub.add_parser("data", help="convert LSP and LSPET into tfrecords/")
     data.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets",
                       help="folder holding lsp/ and lspet/ (default ../shared/datasets)")
-    sub.add_parser("train", help="train (or resume) the stages in turn: " + ", then ".join(str(run) for run, _ in STAGES))
+    sub.add_parser("train", help="train (or resume) the stages in turn: "
+                                 + ", then ".join(str(run) for run, _ in STAGES))
     ship = sub.add_parser("ship", help="copy the trained model into repose_tf/weights/ with its card facts, if "
                                        "it beats the shipped one on the validation slice")
     ship.add_argument("--force", action="store_true", help="ship even if the shipped model validates higher")

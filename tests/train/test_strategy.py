@@ -65,9 +65,9 @@ WORKER = textwrap.dedent("""
     from repose_tf.train import TrainRecipe, fit
     from repose_tf.train.checkpoints import find_checkpoint, restore
     from tests.train.helpers import TEST_CONFIG
-    data, val, out, weights, augment_in = sys.argv[1:6]
+    data, val, out, weights = sys.argv[1:5]
     recipe = TrainRecipe(steps=4, batch_size=8, checkpoint_every=2, pck_every=4, shuffle_buffer=16,
-                         augment_in=augment_in)
+                         augment_in="pipeline")
     result = fit(TEST_CONFIG, data, out, val_data=val, recipe=recipe, strategy="multiworker", progress=False)
     arrays = {"final": result.model.get_weights()}
     if result.checkpoint is not None:
@@ -104,9 +104,9 @@ def _free_ports(n: int) -> list[int]:
 
 
 def test_two_multiworker_processes_agree_and_only_the_chief_checkpoints(tmp_path: Path) -> None:
-    # Augmentation in tf.data, where "auto" puts it on CPU workers; in the train step it is the same
-    # fit under the same strategy (tests/train/test_in_step.py), and a second pair of workers for it
-    # cost a minute of the suite.
+    # Augmentation in tf.data, where "auto" puts it on CPU workers.  Augmentation in the train step is
+    # tested under the default strategy only (tests/train/test_in_step.py): a second pair of workers
+    # for it cost a minute of the suite.
     data = write_people(tmp_path / "data", "train", 16, 0, image_size=64)
     val = write_people(tmp_path / "data", "val", 8, 1, image_size=64)
     workers = [f"127.0.0.1:{p}" for p in _free_ports(2)]
@@ -116,8 +116,7 @@ def test_two_multiworker_processes_agree_and_only_the_chief_checkpoints(tmp_path
     for index in range(2):
         config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
         procs.append(subprocess.Popen(
-            [sys.executable, "-c", WORKER, data, val, str(runs[index]), str(tmp_path / f"weights{index}.npz"),
-             "pipeline"],
+            [sys.executable, "-c", WORKER, data, val, str(runs[index]), str(tmp_path / f"weights{index}.npz")],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(TF_CONFIG=config), cwd=REPO))
     outputs = []
     try:
