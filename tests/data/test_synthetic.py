@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -73,10 +76,29 @@ def test_same_seed_and_index_give_the_same_bytes_whatever_the_count():
     assert synthetic_record(5, 3, 96).image_bytes == long[3].image_bytes
 
 
-def test_worker_processes_give_the_same_records():
-    serial = [r.image_bytes for r in generate_people(5, seed=8, image_size=64)]
-    parallel = [r.image_bytes for r in generate_people(5, seed=8, image_size=64, workers=2)]
-    assert parallel == serial
+WORKERS_BEFORE_AND_AFTER_TENSORFLOW = """
+import repose_tf
+import tensorflow as tf
+from repose_tf.data.synthetic import generate_people
+from repose_tf.data.synthetic.records import tensorflow_running
+
+serial = [r.image_bytes for r in generate_people(5, seed=8, image_size=64)]
+before = generate_people(5, seed=8, image_size=64, workers=2)
+assert not tensorflow_running() and not isinstance(before, map), "TensorFlow imported only: a pool of processes"
+assert [r.image_bytes for r in before] == serial
+tf.constant(1.0) + 1
+after = generate_people(5, seed=8, image_size=64, workers=2)
+assert tensorflow_running() and isinstance(after, map), "after a TensorFlow op: rendered in this process"
+assert [r.image_bytes for r in after] == serial
+print("ok")
+"""
+
+
+def test_worker_processes_give_the_same_records_and_are_not_forked_once_tensorflow_runs():
+    # A fresh process: in this one TensorFlow has run ops in other tests, so there is no pool to test here.
+    done = subprocess.run([sys.executable, "-c", WORKERS_BEFORE_AND_AFTER_TENSORFLOW], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
 
 
 def test_records_parse_back(record_property):

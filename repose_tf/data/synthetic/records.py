@@ -6,6 +6,7 @@ import functools
 import io
 import multiprocessing
 import signal
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -51,6 +52,10 @@ def generate_people(count: int, seed: int, image_size: int = 192, *, occlusion: 
     on ``count`` nor on ``workers``, so a longer run extends a shorter one.  With
     ``workers > 1`` the records are rendered by that many forked processes (POSIX only); the
     order and bytes are unchanged.  See docs/synthetic_speed.md for the throughput of each.
+    In a process where TensorFlow has already run an op, its thread pools are up, and a forked
+    child can wait forever on a lock one of those threads held at the fork (a benchmark that
+    trained, then generated more people, hung so): there the records are rendered in this
+    process, as with ``workers=1``.
     """
     _check_ids(count=count, seed=seed)
     check_scene_args(image_size, occlusion, occluder_fraction)
@@ -58,7 +63,7 @@ def generate_people(count: int, seed: int, image_size: int = 192, *, occlusion: 
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     render = functools.partial(synthetic_record, seed, image_size=image_size, occlusion=occlusion,
                                clutter=clutter, occluder_fraction=occluder_fraction)
-    if workers == 1 or count <= 1:
+    if workers == 1 or count <= 1 or tensorflow_running():
         return map(render, range(int(count)))
     return _in_processes(render, int(count), int(workers))
 
@@ -76,6 +81,22 @@ def _in_processes(render: functools.partial, count: int, workers: int) -> Iterat
         raise ValueError("workers > 1 needs the 'fork' start method, which this platform lacks; use workers=1")
     with multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_sigint) as pool:
         yield from pool.imap(render, range(count), chunksize=_CHUNK)
+
+
+def tensorflow_running() -> bool:
+    """Whether TensorFlow's runtime, with its thread pools, has started in this process (an op has run).
+
+    Importing TensorFlow does not start it.  Without TensorFlow's eager context module to ask, an
+    imported TensorFlow counts as started.
+    """
+    if "tensorflow" not in sys.modules:
+        return False
+    try:
+        from tensorflow.python.eager import context
+    except ImportError:
+        return True
+    ctx = context.context_safe()
+    return ctx is not None and bool(getattr(ctx, "_initialized", True))
 
 
 def _ignore_sigint() -> None:
