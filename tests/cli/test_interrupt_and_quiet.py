@@ -19,9 +19,16 @@ REPOSE = [sys.executable, "-m", "repose_tf.cli"]
 def test_ctrl_c_during_convert_synthetic_ends_promptly_with_one_line(after: float, tmp_path: Path) -> None:
     """SIGINT to the whole process group, as a terminal's Ctrl-C sends it to the command and its pool
     workers, at several moments after the workers started writing."""
-    run = subprocess.Popen([*REPOSE, "convert", "synthetic", "--count", "20000", "--workers", "2",
-                            "--out", str(tmp_path), "--no-progress"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # As from a terminal, where a command starts with SIGINT at its default.  A test run started in the
+    # background by a non-interactive shell (`pytest &`, nohup) has SIGINT ignored, a child would inherit
+    # that through exec and never see the Ctrl-C; a handler (unlike SIG_IGN) is reset to the default at exec.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run = subprocess.Popen([*REPOSE, "convert", "synthetic", "--count", "20000", "--workers", "2",
+                                "--out", str(tmp_path), "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not list(tmp_path.glob(".synthetic-train.*.tmp/00000")) and time.monotonic() < deadline:
         time.sleep(0.1)
