@@ -36,8 +36,8 @@ TRAINING_SECONDS = 530.0
 
 def train_and_score(plan: QuickstartPlan, data: Path, out: Path, seconds: float | None) -> dict:
     """Train the quickstart's network with ``plan`` (its recipe's precision) for ``seconds`` (None: the
-    plan's steps) into ``out``; return its steps, training seconds, the precision policy it resolved to
-    and the held-out PCK@0.2 (``parts``, ``n``)."""
+    plan's steps) into ``out``; return its steps, training seconds, the precision policy it resolved to,
+    its number of training people and the held-out PCK@0.2 (``parts``, ``n``)."""
     from repose_tf.config import get_config
     from repose_tf.eval.evaluate import evaluate, predictor_from_model
     from repose_tf.quickstart import PRESET, TRAIN_SEED, VAL_SEED, synthetic_split
@@ -55,18 +55,26 @@ def train_and_score(plan: QuickstartPlan, data: Path, out: Path, seconds: float 
     scores = evaluate(predictor_from_model(result.model, cfg, precision), val, flip=plan.flip, decode=plan.decode,
                       progress=False).scores["synthetic"]
     policy = precision_policy(make_strategy("default"), precision)[0]
-    return {"steps": result.step, "seconds": trained, "precision": policy, "parts": scores.parts, "n": scores.n}
+    return {"steps": result.step, "seconds": trained, "precision": policy, "train_count": plan.train_count,
+            "parts": scores.parts, "n": scores.n}
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(ROOT))
+    from repose_tf.cli._args import output_problem, positive_float
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "quickstart" / "data",
                         help="the quickstart's data folder (written if missing)")
-    parser.add_argument("--seconds", type=float, default=TRAINING_SECONDS, help="training budget per precision")
+    parser.add_argument("--seconds", type=positive_float, default=TRAINING_SECONDS,
+                        help="training budget per precision")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart_precision.md")
     args = parser.parse_args(argv)
+    problem = output_problem(args.out, "--out", folder=False)
+    if problem:
+        parser.error(problem)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(ROOT))
     from repose_tf.hardware import cpu_name
     from repose_tf.quickstart import FULL
 

@@ -25,13 +25,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
 from quickstart_precision import TRAINING_SECONDS, train_and_score  # noqa: E402
+
+from repose_tf.cli._args import output_problem, positive_float  # noqa: E402
 
 if TYPE_CHECKING:
     from repose_tf.quickstart import QuickstartPlan
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,13 +108,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "quickstart" / "data",
                         help="the quickstart's data folder (written if missing; other numbers of training "
                              "people go to <data>-<count>)")
-    parser.add_argument("--seconds", type=float, default=TRAINING_SECONDS, help="training budget per variant")
+    parser.add_argument("--seconds", type=positive_float, default=TRAINING_SECONDS,
+                        help="training budget per variant")
     parser.add_argument("--only", action="append", choices=sorted(VARIANTS), help="run only these variants")
     parser.add_argument("--seed", type=int, default=0, help="the recipe's seed (initial weights, data stream)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart_recipes.md")
     args = parser.parse_args(argv)
+    problem = output_problem(args.out, "--out", folder=False)
+    if problem:
+        parser.error(problem)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.path.insert(0, str(ROOT))
     from repose_tf.hardware import cpu_name
     from repose_tf.quickstart import FULL
 
@@ -123,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.only or VARIANTS:
             plan = variant_plan(FULL, name, args.seed)
-            r = train_and_score(plan, data_dir(args.data, plan, FULL), Path(tmp) / name, args.seconds)
-            results[name] = r = {**r, "train_count": plan.train_count}
+            results[name] = r = train_and_score(plan, data_dir(args.data, plan, FULL), Path(tmp) / name,
+                                                args.seconds)
             print(f"{name}: {r['steps']} steps in {r['seconds']:.0f} s, PCK@0.2 {r['parts']['Mean']:.1f}",
                   flush=True)
             # Written after every variant: an interrupted run keeps what it measured.

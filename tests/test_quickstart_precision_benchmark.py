@@ -20,6 +20,6 @@ def test_a_precision_trains_and_is_scored(tmp_path: Path) -> None:
     plan = dataclasses.replace(SMOKE, recipe=dataclasses.replace(SMOKE.recipe, pck_every=0, precision="bfloat16"))
     result = quickstart_precision.train_and_score(plan, tmp_path / "data", tmp_path / "run", None)
     assert result["steps"] == SMOKE.recipe.steps and result["n"] == SMOKE.val_count
-    assert result["precision"] == "mixed_bfloat16"
+    assert result["precision"] == "mixed_bfloat16" and result["train_count"] == SMOKE.train_count
     assert 0 <= result["parts"]["Mean"] <= 100 and result["seconds"] > 0
     assert (tmp_path / "run" / "model.keras").is_file()
