@@ -11,7 +11,8 @@ per-keypoint layers), compiles it as fit does (FusedAdam, eq. 3 on every output)
 ``--steps`` steps of each pair in :data:`ROUNDS` alternating rounds on one fixed random batch (median of
 the rounds), so a change in the machine's load falls on every pair alike.  The stack is n Conv2D(64,
 3x3)+ReLU+BatchNorm blocks (after one Conv2D from the image) at the network's input resolution with
-n >= 1 chosen to match the network's forward FLOPs, trained with MSE on one output.  GFLOP/s counts 3x the forward FLOPs per image (forward
+n >= 1 chosen to match the network's forward FLOPs, trained with MSE on one output; its BatchNorm is the
+network's (:class:`repose_tf.model.batch_norm.FusedBatchNormalization`), so both pay the same for it.  GFLOP/s counts 3x the forward FLOPs per image (forward
 and backward).  ``auto`` in the report is what :func:`repose_tf.hardware.auto_precision` picks here.
 """
 
@@ -30,10 +31,15 @@ WARMUP_STEPS = 2
 STACK_WIDTH = 64
 
 
-def stack_model(size: int, flops: float):
+def stack_model(size: int, flops: float, norm: str = "fused"):
     """The plain conv stack with about ``flops`` forward FLOPs at ``size`` x ``size``: a Conv2D(64) from the
-    image, then n Conv2D(64)+ReLU+BatchNorm blocks (n >= 1); returns (compiled model, its forward FLOPs)."""
+    image, then n Conv2D(64)+ReLU+BatchNorm blocks (n >= 1); returns (compiled model, its forward FLOPs).
+    ``norm``: "fused" (the network's BatchNorm), "keras" (Keras' layer) or "none" (no BatchNorm)."""
     import keras
+
+    from repose_tf.model.batch_norm import FusedBatchNormalization
+
+    layer = {"fused": FusedBatchNormalization, "keras": keras.layers.BatchNormalization, "none": None}[norm]
 
     first = 2 * 9 * 3 * STACK_WIDTH * size * size
     per_block = 2 * 9 * STACK_WIDTH * STACK_WIDTH * size * size
@@ -42,7 +48,8 @@ def stack_model(size: int, flops: float):
     x = keras.layers.Conv2D(STACK_WIDTH, 3, padding="same")(x)
     for _ in range(blocks):
         x = keras.layers.Conv2D(STACK_WIDTH, 3, padding="same", activation="relu")(x)
-        x = keras.layers.BatchNormalization()(x)
+        if layer is not None:
+            x = layer()(x)
     out = keras.layers.Activation("linear", dtype="float32")(x)
     model = keras.Model(inputs, out)
     model.compile(optimizer="adam", loss="mse")

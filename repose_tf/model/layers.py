@@ -11,6 +11,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from repose_tf.model.batch_norm import FusedBatchNormalization
+
 _PACKAGE = "repose"
 
 
@@ -38,7 +40,7 @@ class ConvBlock(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
                                         kernel_initializer=self.kernel_initializer,
                                         bias_initializer=self.bias_initializer, dtype=self.dtype_policy, name="conv")
-        self.bn = (keras.layers.BatchNormalization(dtype=self.dtype_policy, name="bn")
+        self.bn = (FusedBatchNormalization(dtype=self.dtype_policy, name="bn")
                    if use_bn else None)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
