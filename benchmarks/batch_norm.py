@@ -86,7 +86,7 @@ def main() -> None:
     lines = [
         "# Fused BatchNorm against Keras' BatchNormalization",
         "",
-        f"Written by `python benchmarks/batch_norm.py {shlex.join(sys.argv[1:])}` on "
+        f"Written by `{shlex.join(['python', 'benchmarks/batch_norm.py', *sys.argv[1:]])}` on "
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}: **{cpu_name()}**, TF oneDNN on, load average "
         f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after.",
         "",

@@ -17,7 +17,9 @@ Forms, all from crops (N, S, S, 3) to keypoints (network and heatmap decoding):
   regular form.  bfloat16 rows are compared with the bfloat16 roofline.
 
 For the paper's network (``repose``) the written file ends with the FPD student's figures as issue 18
-measured them on another CPU (quoted).
+measured them on another CPU (quoted), or, with ``--fpd`` (needs PyTorch, see
+``benchmarks/hourglass_torch.py``), with the FPD student and the 8-stack hourglass timed in this run: PyTorch
+fp32 and bfloat16 (channels-last, traced, CPU autocast), their calls interleaved with the forms above.
 
 Latency is the median of batch-1 calls; throughput the images per second of batch-32 calls; the
 forms' calls are interleaved so that the load of a shared machine weighs on all of them alike.
@@ -145,6 +147,32 @@ def _plain_tflite(net: keras.Model) -> bytes:
     return tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module).convert()
 
 
+def _hourglass_module():
+    """``benchmarks/hourglass_torch.py``, or a one-line exit when PyTorch is not installed."""
+    try:
+        import hourglass_torch
+    except ModuleNotFoundError as e:
+        if e.name != "torch":
+            raise
+        raise SystemExit("--fpd needs PyTorch: pip install torch (its CPU build is enough)") from None
+    return hourglass_torch
+
+
+def _hourglass_forms(hourglass, rng: np.random.Generator) -> dict[str, tuple[Callable, tuple[int, int]]]:
+    """{row name: (runner taking a batch of RePose crops, (parameters, forward FLOPs))} for each PyTorch
+    network of ``hourglass.NETWORKS`` in float32 and bfloat16. A runner times the network on its own
+    input size with as many random crops as the RePose batch it is handed."""
+    forms = {}
+    for spec in tqdm(hourglass.NETWORKS.values(), desc="PyTorch", unit="network"):
+        crops = {b: rng.uniform(0, 1, (b, spec.size, spec.size, 3)).astype(np.float32) for b in (1, THROUGHPUT_BATCH)}
+        size = hourglass.complexity(hourglass.StackedHourglass(spec), spec.size)
+        for precision in ("float32", "bfloat16"):
+            run = hourglass.runner(spec, precision, THREADS)
+            forms[f"PyTorch {precision}: {spec.name}"] = (
+                lambda b, run=run, crops=crops: run(crops[len(b)]), size)
+    return forms
+
+
 def _calibration_records(root: Path, count: int) -> str:
     path = root / "synthetic-calibration-00000-of-00001.tfrecord"
     with tf.io.TFRecordWriter(str(path)) as writer:
@@ -159,8 +187,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer timed calls (10 at batch 1, 1 at batch 32)")
     parser.add_argument("--trained", type=Path, help="a trained .keras model of --preset for the PCK check")
     parser.add_argument("--records", help="held-out TFRecords for the PCK check (with --trained)")
+    parser.add_argument("--fpd", action="store_true",
+                        help="also time the FPD student and the 8-stack hourglass in PyTorch (needs torch)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args()
+    hourglass = _hourglass_module() if args.fpd else None
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     repeats1, repeats32 = (10, 1) if args.quick else (50, 5)
 
@@ -221,12 +252,15 @@ def main() -> None:
             forms["Roofline: 3x3 conv stack, TF bfloat16"] = _tf_runner(roofline16, None, xla=False)
             forms["Roofline: 3x3 conv stack, TFLite fp32"] = lambda b: roof_runner(crops=b)
             bar.update(3)
+        hourglasses = _hourglass_forms(hourglass, rng) if hourglass else {}
+        forms.update({name: run for name, (run, _) in hourglasses.items()})
 
         single = time_forms(forms, batches[1], repeats1, warmup=2)
         many = time_forms(forms, batches[THROUGHPUT_BATCH], repeats32)
         results = {name: (single[name], many[name]) for name in forms}
         accuracy = _accuracy(args, root, tflite, module, calibration, meta, notes) if args.trained else None
-    _write(args.out, cfg.name, complexity, deployed_flops, roofline_flops, results, accuracy, args, notes)
+    _write(args.out, cfg.name, complexity, deployed_flops, roofline_flops, results, accuracy, args, notes,
+           {name: size for name, (_, size) in hourglasses.items()})
     print(f"wrote {args.out}")
 
 
@@ -271,7 +305,7 @@ def _accuracy(args: argparse.Namespace, root: Path, tflite: dict[str, bytes], mo
 
 def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flops: int,
            results: dict[str, tuple[float, float]], accuracy: dict[str, float] | None,
-           args: argparse.Namespace, notes: list[str]) -> None:
+           args: argparse.Namespace, notes: list[str], hourglasses: dict[str, tuple[int, int]]) -> None:
     cpu = cpu_name()
     tf_roof = results["Roofline: 3x3 conv stack, TF"][0]
     bf16_roof = results["Roofline: 3x3 conv stack, TF bfloat16"][0]
@@ -299,6 +333,8 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         "|---|---:|---:|---:|---:|",
     ]
     for name, (one, many) in results.items():
+        if name in hourglasses:
+            continue
         roof = lite_roof if "TFLite" in name else bf16_roof if "bfloat16" in name else tf_roof
         lines.append(f"| {name} | {1000 * one:.1f} | {1000 * many / THROUGHPUT_BATCH:.1f} | "
                      f"{THROUGHPUT_BATCH / many:.1f} | {one / roof:.2f} |")
@@ -312,10 +348,52 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
                   f"{row['ms']:.1f} | {fp32_ms / row['ms']:.2f}x |" for name, row in accuracy.items()]
     if notes:
         lines += [""] + [f"- {note}" for note in notes]
-    if preset == "repose":
+    if hourglasses:
+        lines += ["", "## The FPD student in the same run", ""] + _hourglass_rows(
+            results, hourglasses, complexity, deployed_flops)
+    elif preset == "repose":
         lines += ["", "## Measured elsewhere: the FPD student", "", FPD_NOTE]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
+
+
+def _hourglass_rows(results: dict[str, tuple[float, float]], hourglasses: dict[str, tuple[int, int]],
+                    complexity, deployed_flops: int) -> list[str]:
+    """The PyTorch rows beside RePose's fastest TF form, and issue 18's acceptance 1 and 2 checked on them."""
+    tf_rows = {name: times for name, times in results.items()
+               if name not in hourglasses and not name.startswith(("Roofline", "TFLite"))}
+    best = min(tf_rows, key=lambda name: tf_rows[name][1])
+    fastest_one = min((name for name in results if name not in hourglasses and not name.startswith("Roofline")),
+                      key=lambda name: results[name][0])
+    roof = "Roofline: 3x3 conv stack, TF bfloat16" if "bfloat16" in best else "Roofline: 3x3 conv stack, TF"
+    fpd = [name for name in hourglasses if "FPD" in name]
+    fpd_best = min(fpd, key=lambda name: results[name][1])
+    lines = [
+        "PyTorch rows: the network alone (random weights, heatmaps out, no decoding), eval mode, channels-last, "
+        "traced and frozen, bfloat16 under CPU autocast; input 256 x 256. RePose rows include DARK decoding.",
+        "",
+        "| network | form | params | forward GFLOPs | batch 1, ms/image | batch 32, images/s |",
+        "|---|---|---:|---:|---:|---:|",
+        f"| RePose (`repose`) | {best} (fastest TF form at batch 32) | {complexity.params / 1e6:.2f} M | "
+        f"{deployed_flops / 1e9:.2f} | {1000 * results[best][0]:.1f} | {THROUGHPUT_BATCH / results[best][1]:.1f} |",
+    ]
+    for name, (params, flops) in hourglasses.items():
+        one, many = results[name]
+        lines.append(f"| {name.split(': ', 1)[1]} | {name.split(':')[0]} | {params / 1e6:.2f} M | {flops / 1e9:.2f} | "
+                     f"{1000 * one:.1f} | {THROUGHPUT_BATCH / many:.1f} |")
+    of_roof = results[roof][1] / results[best][1]
+    over_fpd = results[fpd_best][1] / results[best][1]
+    single = 1000 * results[fastest_one][0]
+    lines += [
+        "",
+        f"- RePose's fastest TF form at batch {THROUGHPUT_BATCH} ({best}) runs at {of_roof:.2f} of the "
+        f"same-precision conv stack's images/s (issue 18 asks >= 0.75: {'met' if of_roof >= 0.75 else 'missed'}) "
+        f"and {over_fpd:.2f}x the FPD student's best ({fpd_best.split(':')[0]}; asked >= 1.5x: "
+        f"{'met' if over_fpd >= 1.5 else 'missed'}).",
+        f"- Fastest batch-1 form: {fastest_one}, {single:.1f} ms per image (asked <= 25 ms: "
+        f"{'met' if single <= 25 else 'missed'}).",
+    ]
+    return lines
 
 
 def _targets(results: dict[str, tuple[float, float]]) -> list[str]:
