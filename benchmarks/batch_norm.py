@@ -18,17 +18,15 @@ import datetime
 import os
 import shlex
 import sys
-import time
 from pathlib import Path
 
 import precision as bench
 
 ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = 3
 NORMS = {"fused": "fused BatchNorm", "keras": "Keras BatchNorm"}
 
 
-def models(preset: str, policy_name: str, batch: int) -> list[tuple[str, object, tuple, float]]:
+def models(preset: str, precision: str, batch: int) -> list[tuple[str, object, tuple, float]]:
     """[(row name, compiled model, (inputs, targets), forward FLOPs)] for one precision."""
     import keras
 
@@ -40,15 +38,15 @@ def models(preset: str, policy_name: str, batch: int) -> list[tuple[str, object,
     for norm, cls in (("fused", FusedBatchNormalization), ("keras", keras.layers.BatchNormalization)):
         layers.FusedBatchNormalization = cls
         try:
-            (name, model, data, flops), (_, stack, stack_data, stack_flops) = bench.build(preset, policy_name, batch)
+            (name, model, data, flops), (_, stack, stack_data, stack_flops) = bench.build(preset, precision, batch)
         finally:
             layers.FusedBatchNormalization = FusedBatchNormalization
         if norm == "keras":
-            with dtype_policy("float32" if policy_name == "float32" else f"mixed_{policy_name}"):
+            with dtype_policy(bench.policy_name(precision)):
                 stack, _ = bench.stack_model(model.input_shape[1], flops, norm="keras")
         label = NORMS[norm]
         rows += [(f"{name}, {label}", model, data, flops), (f"conv stack, {label}", stack, stack_data, stack_flops)]
-    with dtype_policy("float32" if policy_name == "float32" else f"mixed_{policy_name}"):
+    with dtype_policy(bench.policy_name(precision)):
         bare, _ = bench.stack_model(model.input_shape[1], flops, norm="none")
     rows.append(("conv stack, no BatchNorm", bare, stack_data, stack_flops))
     return rows
@@ -62,27 +60,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "batch_norm.md")
     args = parser.parse_args()
 
-    import numpy as np
-
     from repose_tf.hardware import cpu_name
 
     load_before = os.getloadavg()[0]
-    pairs = []
-    for preset in args.presets:
-        for precision in bench.PRECISIONS:
-            for name, model, data, flops in models(preset, precision, args.batch):
-                for _ in range(1 + bench.WARMUP_STEPS):
-                    model.train_on_batch(*data)
-                print(f"{name}, {precision}: warmed up", flush=True)
-                pairs.append({"name": name, "precision": precision, "model": model, "data": data, "flops": flops,
-                              "rounds": []})
-    for r in range(ROUNDS):
-        for pair in pairs:
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                pair["model"].train_on_batch(*pair["data"])
-            pair["rounds"].append((time.perf_counter() - start) / args.steps)
-        print(f"round {r + 1} of {ROUNDS} done", flush=True)
+    pairs = bench.time_pairs([{"name": name, "precision": precision, "model": model, "data": data, "flops": flops}
+                              for preset in args.presets for precision in bench.PRECISIONS
+                              for name, model, data, flops in models(preset, precision, args.batch)],
+                             args.batch, args.steps)
     lines = [
         "# Fused BatchNorm against Keras' BatchNormalization",
         "",
@@ -90,22 +74,18 @@ def main() -> None:
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}: **{cpu_name()}**, TF oneDNN on, load average "
         f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after.",
         "",
-        f"Batch {args.batch}, one optimizer step on a fixed batch, median of {ROUNDS} alternating rounds of "
+        f"Batch {args.batch}, one optimizer step on a fixed batch, median of {bench.ROUNDS} alternating rounds of "
         f"{args.steps} steps. The stacks are `benchmarks/precision.py`'s. GFLOP/s = 3 x forward FLOPs x images/s.",
         "",
         "| model | precision | images/s | GFLOP/s | fused over Keras BatchNorm |",
         "|---|---|---:|---:|---:|",
     ]
-    speed = {}
+    speed = {(pair["name"], pair["precision"]): pair["images_s"] for pair in pairs}
     for pair in pairs:
-        step = float(np.median(pair["rounds"]))
-        speed[(pair["name"], pair["precision"])] = args.batch / step
-    for pair in pairs:
-        images = speed[(pair["name"], pair["precision"])]
-        keras_row = (pair["name"].replace("fused BatchNorm", "Keras BatchNorm"), pair["precision"])
-        gain = f"{images / speed[keras_row]:.2f}" if "fused" in pair["name"] else ""
-        lines.append(f"| {pair['name']} | {pair['precision']} | {images:.1f} | "
-                     f"{3 * pair['flops'] * images / 1e9:.0f} | {gain} |")
+        keras_row = (pair["name"].replace(NORMS["fused"], NORMS["keras"]), pair["precision"])
+        gain = f"{pair['images_s'] / speed[keras_row]:.2f}" if NORMS["fused"] in pair["name"] else ""
+        lines.append(f"| {pair['name']} | {pair['precision']} | {pair['images_s']:.1f} | {pair['gflops_s']:.0f} | "
+                     f"{gain} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -375,6 +375,7 @@ def _hourglass_rows(results: dict[str, tuple[float, float]], hourglasses: dict[s
     fastest_one = min((name for name in results if name not in hourglasses and not name.startswith("Roofline")),
                       key=lambda name: results[name][0])
     roof = "Roofline: 3x3 conv stack, TF bfloat16" if "bfloat16" in best else "Roofline: 3x3 conv stack, TF"
+
     def images_s(name: str) -> float:
         return max(THROUGHPUT_BATCH / results[name][1], TORCH_BATCH / torch_batch[name])
 

@@ -31,6 +31,11 @@ WARMUP_STEPS = 2
 STACK_WIDTH = 64
 
 
+def policy_name(precision: str) -> str:
+    """The Keras dtype policy that trains in ``precision``: ``float32`` or ``mixed_<precision>``."""
+    return "float32" if precision == "float32" else f"mixed_{precision}"
+
+
 def stack_model(size: int, flops: float, norm: str = "fused"):
     """The plain conv stack with about ``flops`` forward FLOPs at ``size`` x ``size``: a Conv2D(64) from the
     image, then n Conv2D(64)+ReLU+BatchNorm blocks (n >= 1); returns (compiled model, its forward FLOPs).
@@ -74,12 +79,11 @@ def build(preset: str, precision: str, batch: int, plain: bool = False):
     size, k = cfg.input_size, cfg.num_keypoints
     images = tf.constant(rng.uniform(0, 255, (batch, size, size, 3)), tf.float32)
     flops = profile(cfg).flops
-    policy = "float32" if precision == "float32" else f"mixed_{precision}"
     names = output_names(cfg)
     targets = pack_targets(rng.uniform(0, size - 1, (batch, k, 2)), np.ones((batch, k)))
     stack_targets = tf.constant(rng.uniform(0, 1, (batch, size, size, STACK_WIDTH)), tf.float32)
     out = []
-    with dtype_policy(policy):
+    with dtype_policy(policy_name(precision)):
         for fused in (True, False) if plain else (True,):
             model = build_model(cfg, fused=fused)
             model.compile(optimizer=FusedAdam(1e-3), loss={n: PartialMSE(cfg.sigma) for n in names})
@@ -93,18 +97,24 @@ def compare(presets: list[str], batch: int, steps: int, plain: bool = False) -> 
     """Build, warm up and time every (network, precision) pair of ``presets`` (and their stacks) in
     :data:`ROUNDS` alternating rounds of ``steps`` steps; one dict per pair with its name, preset,
     precision, forward FLOPs, median step seconds, images/s and GFLOP/s."""
+    pairs = [{"name": name, "preset": preset, "precision": precision, "model": model, "data": data, "flops": flops}
+             for preset in presets for precision in PRECISIONS
+             for name, model, data, flops in build(preset, precision, batch, plain)]
+    return time_pairs(pairs, batch, steps)
+
+
+def time_pairs(pairs: list[dict], batch: int, steps: int) -> list[dict]:
+    """Warm up every pair's ``model`` on its ``data`` (a fixed batch of ``batch``), then time ``steps``
+    steps of each in :data:`ROUNDS` alternating rounds; adds to each pair its median step seconds (``step``),
+    ``images_s`` and ``gflops_s`` (3 x its forward ``flops``), and drops its model and data."""
     import numpy as np
 
-    pairs = []
-    for preset in presets:
-        for precision in PRECISIONS:
-            for name, model, data, flops in build(preset, precision, batch, plain):
-                start = time.perf_counter()
-                for _ in range(1 + WARMUP_STEPS):
-                    model.train_on_batch(*data)
-                print(f"{name}, {precision}: built and warmed up in {time.perf_counter() - start:.0f} s", flush=True)
-                pairs.append({"name": name, "preset": preset, "precision": precision, "model": model, "data": data,
-                              "flops": flops, "rounds": []})
+    for pair in pairs:
+        start = time.perf_counter()
+        for _ in range(1 + WARMUP_STEPS):
+            pair["model"].train_on_batch(*pair["data"])
+        print(f"{pair['name']}, {pair['precision']}: warmed up in {time.perf_counter() - start:.0f} s", flush=True)
+        pair["rounds"] = []
     for r in range(ROUNDS):
         for pair in pairs:
             start = time.perf_counter()

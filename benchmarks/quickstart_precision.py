@@ -59,21 +59,40 @@ def train_and_score(plan: QuickstartPlan, data: Path, out: Path, seconds: float 
             "parts": scores.parts, "n": scores.n}
 
 
-def main(argv: list[str] | None = None) -> int:
+def quickstart_parser(description: str, out: Path, each: str,
+                      data_help: str = "the quickstart's data folder (written if missing)") -> argparse.ArgumentParser:
+    """The arguments the quickstart benchmarks share: ``--data``, ``--seconds`` (training budget per
+    ``each``) and ``--out`` (default ``out``); parse with :func:`parse_checked`."""
     sys.path.insert(0, str(ROOT))
-    from repose_tf.cli._args import output_problem, positive_float
+    from repose_tf.cli._args import positive_float
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "quickstart" / "data",
-                        help="the quickstart's data folder (written if missing)")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data", type=Path, default=ROOT / "quickstart" / "data", help=data_help)
     parser.add_argument("--seconds", type=positive_float, default=TRAINING_SECONDS,
-                        help="training budget per precision")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart_precision.md")
+                        help=f"training budget per {each}")
+    parser.add_argument("--out", type=Path, default=out)
+    return parser
+
+
+def parse_checked(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; a ``--out`` that cannot be written ends with the parser's error before any training
+    (its folder is created)."""
+    from repose_tf.cli._args import output_problem
+
     args = parser.parse_args(argv)
     problem = output_problem(args.out, "--out", folder=False)
     if problem:
         parser.error(problem)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        parser.error(f"--out: cannot create the folder {args.out.parent}: {e.strerror}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = quickstart_parser(__doc__.splitlines()[0], ROOT / "docs" / "quickstart_precision.md", "precision")
+    args = parse_checked(parser, argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from repose_tf.hardware import cpu_name
     from repose_tf.quickstart import FULL

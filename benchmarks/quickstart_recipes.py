@@ -16,7 +16,6 @@ and the data stream (the recipe's ``seed``), to see the run-to-run spread.  Writ
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import sys
@@ -27,9 +26,7 @@ from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from quickstart_precision import TRAINING_SECONDS, train_and_score  # noqa: E402
-
-from repose_tf.cli._args import output_problem, positive_float  # noqa: E402
+from quickstart_precision import parse_checked, quickstart_parser, train_and_score  # noqa: E402
 
 if TYPE_CHECKING:
     from repose_tf.quickstart import QuickstartPlan
@@ -104,20 +101,12 @@ def report(results: dict[str, dict], command: str, cpu: str, load_before: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT / "quickstart" / "data",
-                        help="the quickstart's data folder (written if missing; other numbers of training "
-                             "people go to <data>-<count>)")
-    parser.add_argument("--seconds", type=positive_float, default=TRAINING_SECONDS,
-                        help="training budget per variant")
+    parser = quickstart_parser(__doc__.splitlines()[0], ROOT / "docs" / "quickstart_recipes.md", "variant",
+                               data_help="the quickstart's data folder (written if missing; other numbers of "
+                                         "training people go to <data>-<count>)")
     parser.add_argument("--only", action="append", choices=sorted(VARIANTS), help="run only these variants")
     parser.add_argument("--seed", type=int, default=0, help="the recipe's seed (initial weights, data stream)")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "quickstart_recipes.md")
-    args = parser.parse_args(argv)
-    problem = output_problem(args.out, "--out", folder=False)
-    if problem:
-        parser.error(problem)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args = parse_checked(parser, argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from repose_tf.hardware import cpu_name
     from repose_tf.quickstart import FULL
