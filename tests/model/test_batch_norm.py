@@ -58,6 +58,14 @@ def test_fused_equals_keras(policy: str, training: bool) -> None:
         assert not np.allclose(got["moving_mean"], 0)
 
 
+@pytest.mark.parametrize(("policy", "fused_kernel"), [("mixed_bfloat16", True), ("float32", False)])
+def test_inference_runs_the_fused_kernel_in_16_bits_only(policy: str, fused_kernel: bool) -> None:
+    _, fused = _pair(policy, (2, 4, 4, 5))
+    graph = tf.function(lambda x: fused(x, training=False)).get_concrete_function(
+        tf.TensorSpec((2, 4, 4, 5), tf.float32)).graph
+    assert any(op.type == "FusedBatchNormV3" for op in graph.get_operations()) == fused_kernel
+
+
 def test_other_cases_fall_back_to_keras() -> None:
     x = tf.constant(np.random.default_rng(2).normal(size=(3, 4, 5)), tf.float32)
     mask = tf.constant(np.random.default_rng(3).uniform(size=(3, 4)) > 0.3)
