@@ -156,14 +156,16 @@ def frozen_network(model: keras.Model, metadata: ExportMetadata,
 
 
 def bfloat16_twin(model: keras.Model, config: RePoseConfig) -> keras.Model:
-    """``model`` rebuilt under Keras' ``mixed_bfloat16`` policy with its weights: computes in bfloat16
-    (variables stay float32), outputs bfloat16."""
+    """``model`` rebuilt under Keras' ``mixed_bfloat16`` policy with its weights, in the inference form
+    (``build_model(config, inference=True)``: the K per-keypoint heads as grouped convolutions): computes in
+    bfloat16 (variables stay float32), outputs bfloat16."""
     from repose_tf.model.builder import build_model
+    from repose_tf.model.convert import copy_weights
     from repose_tf.train.strategy import dtype_policy
 
     with dtype_policy("mixed_bfloat16"):
-        twin = build_model(config)
-    twin.set_weights(model.get_weights())
+        twin = build_model(config, inference=True)
+    copy_weights(model, twin, config)
     return twin
 
 

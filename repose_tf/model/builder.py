@@ -28,7 +28,14 @@ import functools
 import keras
 
 from repose_tf.config import RePoseConfig, get_config
-from repose_tf.model.layers import ConvBlock, ConvStack, GroupedConvBlock, KinematicUpdate, ResizeTo
+from repose_tf.model.layers import (
+    ConvBlock,
+    ConvStack,
+    GroupedConvBlock,
+    KinematicStep,
+    KinematicUpdate,
+    ResizeTo,
+)
 
 # heatmap_init="small": the p blocks start with Glorot weights scaled by 1/100 (variance 1e-4) and a
 # bias of 0.01, so every heatmap starts near 0.01 everywhere, the loss near the all-zero prediction's,
@@ -42,13 +49,15 @@ P_INITIALIZERS = {
 }
 
 
-def _p_block(x: keras.KerasTensor, filters: int, init: str, name: str, groups: int = 1) -> keras.KerasTensor:
+def _p_block(x: keras.KerasTensor, filters: int, init: str, name: str, groups: int = 1,
+             inference: bool = False) -> keras.KerasTensor:
     """p = (3,1,K)_u: heatmaps from features; float32 output for mixed precision.  ``groups`` > 1: one p
-    block of ``filters`` outputs per channel group of ``x`` (:class:`GroupedConvBlock`)."""
+    block of ``filters`` outputs per channel group of ``x`` (:class:`GroupedConvBlock`).  ``inference``: in
+    the model's compute dtype (no casts around it), grouped as one convolution (``single_conv``)."""
     kernel_init, bias_init = P_INITIALIZERS[init]
-    block = ConvBlock if groups == 1 else functools.partial(GroupedConvBlock, groups)
+    block = ConvBlock if groups == 1 else functools.partial(GroupedConvBlock, groups, single_conv=inference)
     return block(filters, 3, use_bn=False, kernel_initializer=kernel_init, bias_initializer=bias_init,
-                 dtype="float32", name=name)(x)
+                 dtype=None if inference else "float32", name=name)(x)
 
 
 def _keypoint_head(x: keras.KerasTensor, cfg: RePoseConfig, name: str) -> tuple[keras.KerasTensor, keras.KerasTensor]:
@@ -58,10 +67,11 @@ def _keypoint_head(x: keras.KerasTensor, cfg: RePoseConfig, name: str) -> tuple[
 
 
 def _keypoint_heads(feats: list[keras.KerasTensor] | keras.KerasTensor, cfg: RePoseConfig, prefix: str, stage: str,
-                    fused: bool) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+                    fused: bool, inference: bool = False) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """The K heads of the pre- or post-update features (``stage``): (their features concatenated
     (B,h,w,K*32), the heatmaps (B,h,w,K)).  ``fused``: ``feats`` is the (B,h,w,K*32) concatenation and
-    the K heads are one grouped stack and one grouped p block (:func:`fused_layers`)."""
+    the K heads are one grouped stack and one grouped p block (:func:`fused_layers`), each computed as one
+    grouped convolution with ``inference`` (:class:`GroupedConvBlock` ``single_conv``)."""
     names = cfg.skeleton.keypoints
     if not fused:
         heads = [_keypoint_head(f, cfg, f"{prefix}{stage}_{n}") for f, n in zip(feats, names)]
@@ -69,12 +79,13 @@ def _keypoint_heads(feats: list[keras.KerasTensor] | keras.KerasTensor, cfg: ReP
         features = keras.layers.Concatenate(name=f"{prefix}{stage}_features")([h[0] for h in heads])
         return features, keras.layers.Concatenate(name=f"{prefix}{stage}_update_concat")([h[1] for h in heads])
     k = cfg.num_keypoints
-    features = ConvStack(cfg.keypoint_width, cfg.head_blocks, groups=k, name=f"{prefix}{stage}_trunk")(feats)
-    return features, _p_block(features, 1, cfg.heatmap_init, f"{prefix}{stage}_p", groups=k)
+    features = ConvStack(cfg.keypoint_width, cfg.head_blocks, groups=k, single_conv=inference,
+                         name=f"{prefix}{stage}_trunk")(feats)
+    return features, _p_block(features, 1, cfg.heatmap_init, f"{prefix}{stage}_p", groups=k, inference=inference)
 
 
 def is_fused(model: keras.Model) -> bool:
-    """Whether ``model`` was built with ``fused=True`` (its heads are grouped layers)."""
+    """Whether ``model`` was built with ``fused=True`` or ``inference=True`` (its heads are grouped layers)."""
     return any(isinstance(layer, GroupedConvBlock) for layer in model.layers)
 
 
@@ -116,8 +127,48 @@ def sequential_blocks(cfg: RePoseConfig) -> int:
     return max(1, round((updates - ends) / block(w, w, 3)))
 
 
-def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix: str) -> list[keras.KerasTensor]:
-    """Kinematic feature updates on the K decoupled sets (Sec. 3.2), or the sequential ablation."""
+def update_steps(config: str | RePoseConfig) -> list[list[list[int]]]:
+    """Per pass, the kinematic updates grouped into steps that the inference form runs as one
+    :class:`KinematicStep` each: keypoint indices per step, steps in order.
+
+    A keypoint's step comes after the steps of the neighbours it sees updated (those earlier in the pass's
+    order) and of the keypoints that see it before its update (earlier ones of which it is a neighbour), so
+    every update reads exactly the features the sequential order gives it, and no two keypoints of a step
+    are neighbours.  On LSP's 14 keypoints in the Figure-3 order: 5 steps per pass instead of 14.
+    """
+    cfg = get_config(config)
+    order = list(cfg.order_indices)
+    passes = []
+    for p in range(cfg.update_passes):
+        level: dict[int, int] = {}
+        for k in (order if p % 2 == 0 else order[::-1]):
+            after = [level[j] for j in cfg.skeleton.neighbours(k) if j in level]
+            after += [level[i] for i in level if k in cfg.skeleton.neighbours(i)]
+            level[k] = 1 + max(after, default=0)
+        passes.append([[k for k in level if level[k] == s] for s in range(1, max(level.values()) + 1)])
+    return passes
+
+
+def step_layers(config: str | RePoseConfig) -> dict[str, list[str]]:
+    """Each :class:`KinematicStep` of ``build_model(config, inference=True)`` with the names of the
+    per-keypoint :class:`KinematicUpdate` layers it computes, in its keypoint order."""
+    cfg = get_config(config)
+    if cfg.update_strategy not in ("trainable", "add", "replace"):
+        return {}
+    names = cfg.skeleton.keypoints
+    out = {}
+    for s in range(cfg.num_stages):
+        prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+        for p, steps in enumerate(update_steps(cfg)):
+            for i, step in enumerate(steps):
+                out[f"{prefix}pass{p + 1}_step{i + 1}"] = [f"{prefix}pass{p + 1}_update_{names[k]}" for k in step]
+    return out
+
+
+def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix: str,
+                       inference: bool = False) -> list[keras.KerasTensor]:
+    """Kinematic feature updates on the K decoupled sets (Sec. 3.2), or the sequential ablation.
+    ``inference``: the updates of each step of :func:`update_steps` as one :class:`KinematicStep`."""
     names = cfg.skeleton.keypoints
     if cfg.update_strategy == "sequential":
         cat = keras.layers.Concatenate(name=f"{prefix}seq_concat")(feats)
@@ -128,6 +179,17 @@ def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix
         c = cfg.keypoint_width
         return [y[..., i * c:(i + 1) * c] for i in range(cfg.num_keypoints)]
     feats = list(feats)
+    if inference:
+        c = cfg.keypoint_width
+        for p, steps in enumerate(update_steps(cfg)):
+            for i, step in enumerate(steps):
+                nbrs = [cfg.skeleton.neighbours(k) for k in step]
+                updated = KinematicStep(
+                    c, cfg.update_blocks, cfg.update_strategy, keypoints=step, neighbours=nbrs,
+                    name=f"{prefix}pass{p + 1}_step{i + 1}")([feats[j] for k, n in zip(step, nbrs) for j in (k, *n)])
+                for m, k in enumerate(step):
+                    feats[k] = updated[..., m * c:(m + 1) * c] if len(step) > 1 else updated
+        return feats
     order = list(cfg.order_indices)
     for p in range(cfg.update_passes):
         for k in (order if p % 2 == 0 else order[::-1]):
@@ -139,8 +201,10 @@ def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix
     return feats
 
 
-def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool) -> tuple[dict, keras.KerasTensor, keras.KerasTensor]:
-    """One RePose network.  Returns (named heatmaps at native resolution, final features, final heatmaps)."""
+def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool,
+           inference: bool = False) -> tuple[dict, keras.KerasTensor, keras.KerasTensor]:
+    """One RePose network.  Returns (named heatmaps at native resolution, final features, final heatmaps).
+    ``inference``: see :func:`build_model`."""
     k, names = cfg.num_keypoints, cfg.skeleton.keypoints
     heatmaps: dict[str, keras.KerasTensor] = {}
     skips = {}
@@ -162,34 +226,38 @@ def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool) ->
             feats = [decoupled[..., i * kw:(i + 1) * kw] for i in range(k)]
         else:
             feats = [ConvBlock(kw, 1, name=f"{prefix}v_{n}")(x) for n in names]
-        heatmaps["pre_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "pre", fused)[1]
+        heatmaps["pre_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "pre", fused,
+                                                 inference)[1]
         if cfg.update_passes or not fused:
-            feats = _decoupled_updates(feats, cfg, prefix)
+            feats = _decoupled_updates(feats, cfg, prefix, inference)
             if fused:
                 decoupled = keras.layers.Concatenate(name=f"{prefix}updated_features")(feats)
         if cfg.post_update_head == "per_keypoint":
             # The white circle of Figure 2: concatenate the features that predicted the heatmaps.
-            up, heatmaps["post_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "post", fused)
+            up, heatmaps["post_update"] = _keypoint_heads(decoupled if fused else feats, cfg, prefix, "post", fused,
+                                                          inference)
         else:
             cat = keras.layers.Concatenate(name=f"{prefix}post_concat")(feats)
             up = ConvBlock(cfg.keypoint_width, 1, name=f"{prefix}post_joint_proj")(cat)
-            heatmaps["post_update"] = _p_block(up, k, cfg.heatmap_init, f"{prefix}post_joint_p")
+            heatmaps["post_update"] = _p_block(up, k, cfg.heatmap_init, f"{prefix}post_joint_p", inference=inference)
 
     y = ConvBlock(cfg.width, 3, name=f"{prefix}dec{c}_proj")(up)
     y = ConvStack(cfg.width, cfg.f_blocks, name=f"{prefix}dec{c}_f")(y)
-    hm = _p_block(y, k, cfg.heatmap_init, f"{prefix}dec{c}_p")
+    hm = _p_block(y, k, cfg.heatmap_init, f"{prefix}dec{c}_p", inference=inference)
     heatmaps[f"refine_{c}"] = hm
     for r in reversed(cfg.resolutions):
         u = keras.layers.Concatenate(name=f"{prefix}dec{r}_carry")([y, hm])
         # Bilinear resizes run in float32, as in ResizeTo: under XLA, the gradient of a bfloat16 resize
         # (ResizeBilinearGrad) comes out float32, and its sum with the bfloat16 gradient of the same
-        # tensor fails to compile ("Seen floating point types of different precisions in %AddN").
-        u = keras.layers.UpSampling2D(2, interpolation="bilinear", dtype="float32", name=f"{prefix}dec{r}_up")(u)
+        # tensor fails to compile ("Seen floating point types of different precisions in %AddN").  The
+        # inference form, never trained, resizes in the compute dtype.
+        u = keras.layers.UpSampling2D(2, interpolation="bilinear", dtype=None if inference else "float32",
+                                      name=f"{prefix}dec{r}_up")(u)
         u = keras.layers.Concatenate(name=f"{prefix}dec{r}_skip")([u, skips[r]])
         y = ConvBlock(cfg.width, 3, name=f"{prefix}dec{r}_proj")(u)
         if r != cfg.input_size:
             y = ConvStack(cfg.width, cfg.f_blocks, name=f"{prefix}dec{r}_f")(y)
-        hm = _p_block(y, k, cfg.heatmap_init, f"{prefix}dec{r}_p")
+        hm = _p_block(y, k, cfg.heatmap_init, f"{prefix}dec{r}_p", inference=inference)
         heatmaps[f"refine_{r}"] = hm
     return heatmaps, y, hm
 
@@ -204,7 +272,7 @@ def output_names(config: str | RePoseConfig) -> list[str]:
     return [f"stage{s + 1}_{n}" for s in range(cfg.num_stages) for n in per_stage]
 
 
-def build_model(config: str | RePoseConfig = "repose", fused: bool = False) -> keras.Model:
+def build_model(config: str | RePoseConfig = "repose", fused: bool = False, inference: bool = False) -> keras.Model:
     """Build RePose from a preset name or a :class:`RePoseConfig`.
 
     Input: ``image`` (B, n, n, 3) float, RGB 0..255.  Outputs: a dict of heatmaps, each
@@ -214,6 +282,11 @@ def build_model(config: str | RePoseConfig = "repose", fused: bool = False) -> k
     ``fused``: the same function with the K per-keypoint v, head and p layers as one layer each
     (:func:`fused_layers`; ``docs/architecture.md``, "the fused form"): faster to train, what ``fit`` trains.
     The default, one layer per keypoint, is the network as the paper draws it, and what is saved.
+    ``inference``: the fused form whose grouped layers each run as one grouped convolution
+    (:class:`GroupedConvBlock` ``single_conv``) and whose heatmap (p) blocks and resizes compute in the
+    model's dtype, not float32: faster forward under ``mixed_bfloat16``, for inference graphs only (on the
+    CPU a grouped convolution's gradient needs oneDNN, and under XLA it is slow); the bfloat16 exports and
+    predictors run it.  Heatmaps then carry bfloat16's 8-bit mantissa (their outputs stay float32).
     """
     cfg = get_config(config)
     n = cfg.input_size
@@ -222,7 +295,7 @@ def build_model(config: str | RePoseConfig = "repose", fused: bool = False) -> k
     outputs: dict[str, keras.KerasTensor] = {}
     for s in range(cfg.num_stages):
         prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
-        heatmaps, feats, hm = _stage(x, cfg, prefix, fused)
+        heatmaps, feats, hm = _stage(x, cfg, prefix, fused or inference, inference)
         for name, h in heatmaps.items():
             outputs[prefix + name] = ResizeTo(n, dtype="float32", name=prefix + name)(h)
         if s + 1 < cfg.num_stages:

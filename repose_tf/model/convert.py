@@ -1,5 +1,7 @@
 """Weights between the two forms of one network: per-keypoint layers (``build_model(config)``) and the K
-per-keypoint layers fused into one (``build_model(config, fused=True)``, :func:`fused_layers`).
+per-keypoint layers fused into one (``build_model(config, fused=True)``, :func:`fused_layers`); and from
+either to the inference form (``build_model(config, inference=True)``: also the kinematic updates of
+non-neighbours as one layer, :func:`step_layers`).
 
 A fused weight is its K per-keypoint weights concatenated on the last axis, in keypoint order, so the
 conversion is exact both ways (``tests/model/test_fused.py``):
@@ -17,14 +19,32 @@ import keras
 import numpy as np
 
 from repose_tf.config import RePoseConfig
-from repose_tf.model.builder import build_model, fused_layers
+from repose_tf.model.builder import build_model, fused_layers, step_layers
+
+
+def _step_value(values: dict[str, np.ndarray], parts: list[str], rest: str) -> np.ndarray:
+    """Variable ``rest`` of a :class:`repose_tf.model.layers.KinematicStep` from its per-keypoint updates
+    ``parts``: the λ_k side by side, h's kernel block-diagonal, the rest concatenated on the last axis."""
+    if rest == "lambda":
+        return np.stack([values[f"{part}/lambda"] for part in parts])
+    if rest == "h/conv/kernel":
+        kernels = [values[f"{part}/h/conv/kernel"] for part in parts]
+        rows, cols = sum(k.shape[2] for k in kernels), sum(k.shape[3] for k in kernels)
+        out = np.zeros((1, 1, rows, cols), kernels[0].dtype)
+        r = c = 0
+        for k in kernels:
+            out[:, :, r:r + k.shape[2], c:c + k.shape[3]] = k
+            r, c = r + k.shape[2], c + k.shape[3]
+        return out
+    return np.concatenate([values[f"{part}/{rest}"] for part in parts], axis=-1)
 
 
 def convert_values(values: dict[str, np.ndarray], paths: list[str], config: str | RePoseConfig) -> list[np.ndarray]:
     """The arrays for the variable ``paths`` of one form, from ``values`` ({variable path: array}) of
     either form: a layer of both forms is copied, a fused layer concatenates its K parts on the last
-    axis, a per-keypoint layer is its slice of the fused one."""
-    fused = fused_layers(config)
+    axis, a per-keypoint layer is its slice of the fused one.  The inference form's kinematic steps
+    (:func:`step_layers`) are built from per-keypoint updates (one way only)."""
+    fused, steps = fused_layers(config), step_layers(config)
     part_of = {part: (name, k, len(parts)) for name, parts in fused.items() for k, part in enumerate(parts)}
     out = []
     for path in paths:
@@ -32,7 +52,9 @@ def convert_values(values: dict[str, np.ndarray], paths: list[str], config: str 
             out.append(values[path])
             continue
         layer, _, rest = path.partition("/")
-        if layer in fused:
+        if layer in steps:
+            out.append(_step_value(values, steps[layer], rest))
+        elif layer in fused:
             out.append(np.concatenate([values[f"{part}/{rest}"] for part in fused[layer]], axis=-1))
         elif layer in part_of:
             name, k, count = part_of[layer]

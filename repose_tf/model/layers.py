@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 from repose_tf.model.batch_norm import FusedBatchNormalization
@@ -76,20 +77,23 @@ class GroupedConvBlock(ConvBlock):
 
     The convolution runs as one per group, on the kernel's slices: what it saves against K layers is
     the K-1 bias adds, ReLUs and BatchNorms of each block, and layers to trace.  TensorFlow's grouped
-    convolution is not used: on the CPU its gradient exists only in the oneDNN kernels, which TF did not
-    always pick here ("Gradients for grouped convolutions are not supported on CPU"), and XLA's CPU grouped
-    convolution is about 100 times slower than the separate ones (``docs/train_step.md``).
+    convolution is not used for training: on the CPU its gradient exists only in the oneDNN kernels, which
+    TF did not always pick here ("Gradients for grouped convolutions are not supported on CPU"), and XLA's
+    CPU grouped convolution is about 100 times slower than the separate ones (``docs/train_step.md``).
+    ``single_conv=True`` (inference graphs, :func:`repose_tf.model.builder.build_model` with
+    ``inference=True``) runs it as that one grouped convolution: the same sums, one oneDNN call instead of
+    ``groups``; about 2x faster for the K heads at 16x16 in bfloat16 on an AMX Xeon.
 
     Example:
         >>> GroupedConvBlock(14, 16, 3)(keras.ops.zeros((1, 8, 8, 14 * 16))).shape
         (1, 8, 8, 224)
     """
 
-    def __init__(self, groups: int, filters: int, kernel_size: int, **kwargs: Any) -> None:
+    def __init__(self, groups: int, filters: int, kernel_size: int, single_conv: bool = False, **kwargs: Any) -> None:
         if kwargs.get("strides", 1) != 1:
             raise ValueError("GroupedConvBlock has stride 1")
         super().__init__(groups * filters, kernel_size, **kwargs)
-        self.groups = groups
+        self.groups, self.single_conv = groups, single_conv
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         channels = input_shape[-1]
@@ -101,15 +105,21 @@ class GroupedConvBlock(ConvBlock):
 
     def call(self, x: Any, training: bool | None = None) -> Any:
         kernel = ops.cast(self.conv.kernel, self.compute_dtype)
-        y = ops.concatenate([ops.conv(xk, kk, padding="same") for xk, kk in
-                             zip(ops.split(x, self.groups, axis=-1), ops.split(kernel, self.groups, axis=-1))], axis=-1)
+        if self.single_conv:
+            # groups = input channels / the kernel's input channels.  Not keras.ops.conv: it compiles every
+            # grouped convolution with XLA, the slow path above.
+            y = tf.nn.conv2d(x, kernel, 1, "SAME")
+        else:
+            y = ops.concatenate([ops.conv(xk, kk, padding="same") for xk, kk in zip(
+                ops.split(x, self.groups, axis=-1), ops.split(kernel, self.groups, axis=-1))], axis=-1)
         x = ops.relu(y + ops.cast(self.conv.bias, self.compute_dtype))
         if self.bn is not None:
             x = self.bn(x, training=training)
         return x
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "filters": self.filters // self.groups, "groups": self.groups}
+        return {**super().get_config(), "filters": self.filters // self.groups, "groups": self.groups,
+                "single_conv": self.single_conv}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -117,14 +127,18 @@ class ConvStack(keras.layers.Layer):
     """``(K,1,F)^r``: r convolutional blocks in sequence (f, g_k and the head trunks).
 
     (B, H, W, C) -> (B, H, W, F).  With ``groups`` > 1, r :class:`GroupedConvBlock` s: ``groups``
-    stacks side by side, (B, H, W, groups*C) -> (B, H, W, groups*F), e.g. the K head trunks as one.
+    stacks side by side, (B, H, W, groups*C) -> (B, H, W, groups*F), e.g. the K head trunks as one;
+    ``single_conv`` as in :class:`GroupedConvBlock`.
     """
 
-    def __init__(self, filters: int, repeats: int, kernel_size: int = 3, groups: int = 1, **kwargs: Any) -> None:
+    def __init__(self, filters: int, repeats: int, kernel_size: int = 3, groups: int = 1, single_conv: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.filters, self.repeats, self.kernel_size, self.groups = filters, repeats, kernel_size, groups
+        self.single_conv = single_conv
         self.blocks = [ConvBlock(filters, kernel_size, dtype=self.dtype_policy, name=f"block{i + 1}") if groups == 1
-                       else GroupedConvBlock(groups, filters, kernel_size, dtype=self.dtype_policy, name=f"block{i + 1}")
+                       else GroupedConvBlock(groups, filters, kernel_size, single_conv, dtype=self.dtype_policy,
+                                             name=f"block{i + 1}")
                        for i in range(repeats)]
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
@@ -145,7 +159,7 @@ class ConvStack(keras.layers.Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "filters": self.filters, "repeats": self.repeats,
-                "kernel_size": self.kernel_size, "groups": self.groups}
+                "kernel_size": self.kernel_size, "groups": self.groups, "single_conv": self.single_conv}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
@@ -202,6 +216,70 @@ class KinematicUpdate(keras.layers.Layer):
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "channels": self.channels, "blocks": self.blocks,
                 "strategy": self.strategy, "keypoint": self.keypoint, "neighbours": list(self.neighbours)}
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class KinematicStep(keras.layers.Layer):
+    """The kinematic updates, eq. (1)-(2), of m keypoints that are not neighbours of one another, as one layer:
+    what m :class:`KinematicUpdate` s of those keypoints compute, in a few larger ops (the inference form,
+    :func:`repose_tf.model.builder.update_steps`).
+
+    Inputs: for each keypoint k of the step in turn, ``[f_k, f_j for j in N(k)]``, each (B, h, w, C).
+    Output: the m updated f_k side by side, (B, h, w, m*C).
+
+    h: one (1,1,m*C) block on the m concatenations c_k side by side, its kernel block-diagonal (h_k maps
+    c_k to output group k; zeros elsewhere, so the same sums); g: the m stacks (3,1,C)^r as grouped
+    convolutions (:class:`GroupedConvBlock`, ``single_conv``); λ: the m λ_k, one per output group.
+    Forward only: training would fill the zeros of h's kernel (weights come from trained
+    :class:`KinematicUpdate` s, :func:`repose_tf.model.convert.copy_weights`).
+    """
+
+    def __init__(self, channels: int, blocks: int, strategy: str = "trainable", keypoints: Sequence[int] = (),
+                 neighbours: Sequence[Sequence[int]] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if strategy not in ("trainable", "add", "replace"):
+            raise ValueError(f"KinematicStep strategy must be trainable, add or replace; got {strategy!r}")
+        if len(keypoints) != len(neighbours) or not keypoints:
+            raise ValueError(f"KinematicStep needs one neighbour list per keypoint, got {len(keypoints)} keypoints "
+                             f"and {len(neighbours)} lists")
+        self.channels, self.blocks, self.strategy = channels, blocks, strategy
+        self.keypoints, self.neighbours = tuple(keypoints), tuple(tuple(n) for n in neighbours)
+        m = len(self.keypoints)
+        self.h = ConvBlock(m * channels, 1, dtype=self.dtype_policy, name="h")
+        self.g = ConvStack(channels, blocks, groups=m, single_conv=True, dtype=self.dtype_policy, name="g")
+        self.lam = None
+
+    def build(self, input_shape: Sequence[tuple[int | None, ...]]) -> None:
+        expected = sum(1 + len(n) for n in self.neighbours)
+        if len(input_shape) != expected:
+            raise ValueError(f"KinematicStep of keypoints {self.keypoints} expects {expected} inputs, "
+                             f"got {len(input_shape)}")
+        first = input_shape[0]
+        self.h.build((*first[:-1], sum(s[-1] for s in input_shape)))
+        self.g.build((*first[:-1], len(self.keypoints) * self.channels))
+        if self.strategy == "trainable":
+            self.lam = self.add_weight(name="lambda", shape=(len(self.keypoints),), initializer="ones", trainable=True)
+
+    def call(self, inputs: Sequence[Any], training: bool | None = None) -> Any:
+        starts = [0]
+        for n in self.neighbours[:-1]:
+            starts.append(starts[-1] + 1 + len(n))
+        c = ops.concatenate(list(inputs), axis=-1)                                     # eq. (1), every k
+        delta = self.g(self.h(c, training=training), training=training)
+        if self.strategy == "replace":
+            return delta
+        if self.strategy == "trainable":
+            lam = ops.repeat(ops.cast(self.lam, delta.dtype), self.channels)
+            delta = lam * delta                                                         # eq. (2), every k
+        f = ops.concatenate([inputs[i] for i in starts], axis=-1) if len(starts) > 1 else inputs[0]
+        return f + delta
+
+    def compute_output_shape(self, input_shape: Sequence[tuple[int | None, ...]]) -> tuple[int | None, ...]:
+        return (*input_shape[0][:-1], len(self.keypoints) * self.channels)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "channels": self.channels, "blocks": self.blocks, "strategy": self.strategy,
+                "keypoints": list(self.keypoints), "neighbours": [list(n) for n in self.neighbours]}
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)

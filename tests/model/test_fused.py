@@ -13,9 +13,9 @@ import tensorflow as tf
 from repose_tf import build_model, get_config, pretrained
 from repose_tf.skeleton import COCO17
 from repose_tf.inference import load_keras_model
-from repose_tf.model.builder import fused_layers, is_fused
+from repose_tf.model.builder import fused_layers, is_fused, update_steps
 from repose_tf.model.convert import copy_shared_weights, copy_weights
-from repose_tf.model.layers import ConvBlock, GroupedConvBlock
+from repose_tf.model.layers import ConvBlock, GroupedConvBlock, KinematicStep
 from repose_tf.train.checkpoints import CheckpointError, CheckpointWriter, latest_checkpoint, restore
 
 TINY = get_config("tiny")
@@ -57,6 +57,62 @@ def test_fused_equals_plain_on_converted_weights(changes: dict) -> None:
     copy_weights(fused, again, cfg)
     for a, b in zip(plain.weights, again.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("changes", [{}, {"update_strategy": "add"}, {"update_strategy": "replace"},
+                                     {"update_passes": 0}, {"num_stages": 2, "post_update_head": "joint"}],
+                         ids=["tiny", "add", "replace", "no_updates", "2stage_joint"])
+def test_the_inference_form_computes_what_plain_computes(changes: dict) -> None:
+    # Its grouped layers run as one grouped convolution each, the updates of each step as one layer, and
+    # its p blocks and resizes in the model's dtype: in float32 the same sums as the plain network.
+    cfg = TINY.replace(name="tiny_variant", **changes)
+    plain, inference = build_model(cfg), build_model(cfg, inference=True)
+    assert is_fused(inference)
+    grouped = [layer for layer in inference._flatten_layers() if isinstance(layer, GroupedConvBlock)]
+    assert grouped and all(layer.single_conv for layer in grouped)
+    steps = [layer for layer in inference.layers if isinstance(layer, KinematicStep)]
+    assert len(steps) == cfg.num_stages * sum(len(p) for p in update_steps(cfg))
+    _randomize(plain, 4)
+    copy_weights(plain, inference, cfg)
+    _assert_same_outputs(plain, inference, _images(cfg.input_size, 2), training=False, atol=1e-5)
+    traced = tf.function(lambda t: inference(t, training=False))
+    assert not any(op.type == "Split" for op in traced.get_concrete_function(
+        tf.TensorSpec((1, 64, 64, 3), tf.float32)).graph.get_operations())
+
+
+@pytest.mark.parametrize("skeleton", ["lsp", "coco"])
+def test_update_steps_keep_what_each_update_reads(skeleton: str) -> None:
+    # Run the sequential order and the steps on version counters: every update must read the same
+    # version of itself and of each neighbour, and no two keypoints of a step may be neighbours.
+    cfg = TINY if skeleton == "lsp" else TINY.replace(skeleton=COCO17)
+    sk, order = cfg.skeleton, list(cfg.order_indices)
+    steps = update_steps(cfg)
+    assert len(steps) == cfg.update_passes
+    for p, pass_steps in enumerate(steps):
+        sequential = order if p % 2 == 0 else order[::-1]
+        assert sorted(k for step in pass_steps for k in step) == sorted(sequential)
+        version = dict.fromkeys(sequential, 0)
+        reads = {}
+        for k in sequential:
+            reads[k] = [version[j] for j in (k, *sk.neighbours(k))]
+            version[k] += 1
+        version = dict.fromkeys(sequential, 0)
+        for step in pass_steps:
+            assert not any(j in step for k in step for j in sk.neighbours(k))
+            for k in step:
+                assert [version[j] for j in (k, *sk.neighbours(k))] == reads[k]
+            for k in step:
+                version[k] += 1
+    if skeleton == "lsp":
+        assert [len(p) for p in steps] == [5, 5]  # instead of 14 updates per pass
+
+
+def test_the_inference_form_round_trips(tmp_path: Path) -> None:
+    inference = build_model("tiny", inference=True)
+    inference.save(tmp_path / "inference.keras")
+    again = keras.models.load_model(tmp_path / "inference.keras")
+    assert all(layer.single_conv for layer in again._flatten_layers() if isinstance(layer, GroupedConvBlock))
+    _assert_same_outputs(inference, again, _images(64), training=False, atol=0)
 
 
 def test_fused_has_the_parameters_of_plain_and_fewer_layers() -> None:
