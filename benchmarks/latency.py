@@ -8,7 +8,7 @@
 Forms, all from crops (N, S, S, 3) to keypoints (network and heatmap decoding):
 
 * Keras/TF: the network in a ``tf.function``, without and with XLA (``jit_compile``), and under Keras'
-  ``mixed_bfloat16`` policy (what ``repose predict --precision bfloat16`` runs).
+  ``mixed_bfloat16`` policy in its inference form (what ``repose predict --precision bfloat16`` runs).
 * SavedModel: the exported ``serving_default`` signature (input checks included), float32 and
   bfloat16 (``repose export --precision bfloat16``).
 * TFLite fp32 / fp16 / int8 under ``ai_edge_litert`` with XNNPACK on 2 threads.
@@ -113,6 +113,25 @@ def roofline_model(input_size: int, flops: int) -> keras.Model:
     return keras.Model(inputs, x, name="roofline")
 
 
+def trained_like(model: keras.Model, seed: int = 0) -> keras.Model:
+    """``model`` with the small non-zero biases and BatchNorm statistics of a trained network (kernels kept).
+
+    An untrained network's biases are zeros and its BatchNorm the identity, and Grappler drops an add of
+    zeros from a frozen graph: its bfloat16 convolutions then lose the bias add that lets oneDNN fuse the ReLU
+    into them (measured on an AMX Xeon: a separate ReLU, ~25 % more time in a conv stack). A trained
+    network has no such zeros; neither do the networks timed here, the roofline included.
+    """
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        # The heatmap (p) blocks keep theirs: an untrained network's heatmaps have no peak, and random biases
+        # there leave near-ties whose maximum the export check sees move with the last bit.
+        if len(w.shape) != 1 or re.search(r"(^|/)[^/]*_p/", w.path):
+            continue
+        noise = rng.normal(0, 0.05, w.shape)
+        w.assign(np.asarray(w.numpy()) + (np.abs(noise) if "variance" in w.path else noise))
+    return model
+
+
 def time_forms(forms: dict[str, Callable[[np.ndarray], object]], batch: np.ndarray, repeats: int,
                warmup: int = 1) -> dict[str, float]:
     """Median seconds of ``fn(batch)`` per form, the forms' calls interleaved round-robin.
@@ -202,12 +221,12 @@ def main() -> None:
     cfg = get_config(args.preset)
     complexity = profile(cfg)
     keras.utils.set_random_seed(0)
-    model = load_keras_model(args.trained) if args.trained else build_model(cfg)
+    model = load_keras_model(args.trained) if args.trained else trained_like(build_model(cfg))
     cfg = config_of(model, cfg)
     meta = ExportMetadata(cfg, CropOptions(cfg.input_size), "dark", "benchmark")
     net = inference_model(model, meta)
     deployed_flops = graph_conv_flops(model_graph(net))
-    roofline = roofline_model(cfg.input_size, deployed_flops)
+    roofline = trained_like(roofline_model(cfg.input_size, deployed_flops))
     roofline_flops = graph_conv_flops(model_graph(roofline))
     rng = np.random.default_rng(0)
     batches = {b: rng.uniform(0, 255, (b, cfg.input_size, cfg.input_size, 3)).astype(np.float32)
@@ -334,7 +353,9 @@ def _write(out: Path, preset: str, complexity, deployed_flops: int, roofline_flo
         "Every row maps crops to keypoints (network plus DARK decoding) except the roofline, which is the",
         "network-sized convolution stack alone. Ratio = batch-1 latency / the roofline's in the same runtime",
         "(TF rows against the TF roofline, bfloat16 rows against the bfloat16 one, TFLite rows against the",
-        "TFLite one).",
+        "TFLite one). Without `--trained` the network and the rooflines carry trained-like biases and BatchNorm",
+        "statistics (`trained_like`: an untrained network's zero biases change which ops oneDNN fuses). The",
+        "bfloat16 forms run the network's inference form (`build_model(..., inference=True)`).",
         "",
         "| form | batch 1, ms/image | batch 32, ms/image | batch 32, images/s | ratio to roofline |",
         "|---|---:|---:|---:|---:|",
