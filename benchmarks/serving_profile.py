@@ -10,8 +10,8 @@ summed per category: convolutions; BatchNorm, bias and activations (also the dec
 data movement (concatenations, splits, slices, pads, transposes and layout conversions); resizes; dtype
 casts; the rest; and the time the executor's threads sat idle.  Times are thread time per call, summed
 over the threads, so they add up to more than the wall time per call, reported beside them.  Each row
-also times the frozen network alone in the per-keypoint form the exports use against the fused form
-(``build_model(config, fused=True)``).  Writes ``docs/serving_profile.md``.
+also times the frozen network alone in the per-keypoint form (what float32 exports run) against the
+inference form (``build_model(config, inference=True)``, what bfloat16 exports run).  Writes ``docs/serving_profile.md``.
 """
 
 from __future__ import annotations
@@ -105,10 +105,11 @@ def profile_run(export_dir: Path, size: int, batch: int, runs: int, log_dir: Pat
     return dict(per_category), per_op, 1000 * statistics.median(walls)
 
 
-def fused_comparison(model: keras.Model, config: RePoseConfig, precision: str, batch: int, calls: int
+def form_comparison(model: keras.Model, config: RePoseConfig, precision: str, batch: int, calls: int
                      ) -> tuple[float, float]:
-    """Median ms per call of the frozen final-heatmap network in its per-keypoint form and in its fused form
-    (``build_model(config, fused=True)``, the K per-keypoint layers as grouped ones), calls interleaved."""
+    """Median ms per call of the frozen final-heatmap network in its per-keypoint form and in its inference
+    form (``build_model(config, inference=True)``: grouped convolutions, the kinematic updates in steps),
+    calls interleaved."""
     from repose_tf.export.metadata import ExportMetadata
     from repose_tf.export.saved_model import freeze, inference_model
     from repose_tf.model.builder import build_model
@@ -117,10 +118,10 @@ def fused_comparison(model: keras.Model, config: RePoseConfig, precision: str, b
 
     metadata = ExportMetadata(config, CropOptions(config.input_size), "dark", "benchmark")
     with dtype_policy("float32" if precision == "float32" else "mixed_bfloat16"):
-        plain, fused = build_model(config), build_model(config, fused=True)
+        plain, inference = build_model(config), build_model(config, inference=True)
     plain.set_weights(model.get_weights())
-    copy_weights(model, fused, config)
-    forms = [freeze(inference_model(net, metadata)) for net in (plain, fused)]
+    copy_weights(model, inference, config)
+    forms = [freeze(inference_model(net, metadata)) for net in (plain, inference)]
     crops = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch, config.input_size, config.input_size, 3)),
                         tf.float32)
     times: list[list[float]] = [[], []]
@@ -129,8 +130,8 @@ def fused_comparison(model: keras.Model, config: RePoseConfig, precision: str, b
             start = time.perf_counter()
             form(crops).numpy()
             spent.append(time.perf_counter() - start)
-    plain_ms, fused_ms = (1000 * statistics.median(t[2:]) for t in times)
-    return plain_ms, fused_ms
+    plain_ms, inference_ms = (1000 * statistics.median(t[2:]) for t in times)
+    return plain_ms, inference_ms
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,9 +170,10 @@ def main(argv: list[str] | None = None) -> int:
                 lines += ["", "| op type | thread ms per call | share |", "|---|---:|---:|"]
                 lines += [f"| `{name}` | {ms:.2f} | {100 * ms / total:.1f} % |"
                           for name, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:args.top]]
-                plain_ms, fused_ms = fused_comparison(model, config, precision, batch, args.runs)
-                lines += ["", f"The frozen network alone, per-keypoint layers (exported) vs fused ones: {plain_ms:.1f} vs "
-                              f"{fused_ms:.1f} ms per call (median of {args.runs} interleaved calls).", ""]
+                plain_ms, inference_ms = form_comparison(model, config, precision, batch, args.runs)
+                lines += ["", f"The frozen network alone, per-keypoint layers (float32 exports) vs the inference form "
+                              f"(bfloat16 exports): {plain_ms:.1f} vs "
+                              f"{inference_ms:.1f} ms per call (median of {args.runs} interleaved calls).", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")

@@ -46,4 +46,4 @@ def test_profile_of_a_small_export(tmp_path: Path) -> None:
     shares = [float(m) for m in re.findall(r"^\| [^`|]+ \| [\d.]+ \| ([\d.]+) % \|$", text, re.M)]
     assert abs(sum(shares) - 100) < 0.5, shares
     assert re.search(r"^\| convolution \| [\d.]+ \| [\d.]+ % \|$", text, re.M), text
-    assert re.search(r"per-keypoint layers \(exported\) vs fused ones: [\d.]+ vs [\d.]+ ms", text), text
+    assert re.search(r"per-keypoint layers \(float32 exports\) vs the inference form \(bfloat16 exports\): [\d.]+ vs [\d.]+ ms", text), text
