@@ -118,6 +118,7 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
         resumes the run from its last checkpoint.
     """
     from repose_tf.config import get_config
+    from repose_tf.eval.dead_heatmaps import dead_heatmaps
     from repose_tf.eval.evaluate import evaluate, predictor_from_model
     from repose_tf.train.fit import fit
     from repose_tf.viz import save_overlay, save_png, training_curves
@@ -146,6 +147,8 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
     evaluation = evaluate(predictor_from_model(result.model, cfg, str(result.final_model)), val_pattern,
                           flip=plan.flip, decode=plan.decode, json_path=out / "eval" / "eval.json",
                           plots_dir=out / "eval", progress=progress)
+    # A collapsed run (docs/training.md) has final heatmaps that are zero on every person: say so.
+    dead = dead_heatmaps(result.model, evaluation.predictions.crops, cfg.skeleton)
     seconds["evaluate"] = time.time() - clock
 
     clock = time.time()
@@ -171,6 +174,7 @@ def quickstart(out_dir: str | os.PathLike = "quickstart", *, smoke: bool = False
         "pck": synthetic.parts["Mean"],
         "parts": synthetic.parts,
         "n_val": synthetic.n,
+        "dead_heatmaps": dead,
         "steps": result.step,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "machine": {"cpu": cpu_name(), "cpus": os.cpu_count(), "load_average_at_start": round(load_before, 2)},
@@ -195,6 +199,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"export: {summary['files']['savedmodel']}",
         f"pictures: {summary['files']['overlay']}, {summary['files']['training_curves']}",
     ]
+    from repose_tf.model.builder import output_names
+
+    final = summary.get("dead_heatmaps", {}).get(output_names(PRESET)[-1])
+    if final:
+        lines.insert(1, f"warning: this run collapsed: the final heatmaps of {', '.join(final)} are zero on every "
+                        f"held-out person (their ReLU no longer passes a gradient), so those keypoints score about 0; "
+                        f"runs differ from one to the next, so a run in another --out folder may not collapse")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from repose_tf.cli import main
-from repose_tf.quickstart import FULL, SMOKE, plan_for
+from repose_tf.quickstart import FULL, SMOKE, format_summary, plan_for
 
 
 def test_smoke_run_leaves_every_output(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -26,6 +26,17 @@ def test_smoke_run_leaves_every_output(tmp_path: Path, capsys: pytest.CaptureFix
     assert (Path(summary["files"]["savedmodel"]) / "saved_model.pb").is_file()
     assert len(list((out / "data").glob("synthetic-train-*.tfrecord"))) == 1
     assert (out / "eval" / "predictions-synthetic.npy").is_file()
+    assert isinstance(summary["dead_heatmaps"], dict)
+
+
+def test_the_summary_warns_of_a_collapsed_run() -> None:
+    summary = {"metric": "PCK@0.2", "n_val": 300, "pck": 48.4, "parts": {"Mean": 48.4}, "steps": 1429,
+               "seconds": dict.fromkeys(("total", "data", "train", "evaluate", "export", "plots"), 1.0),
+               "files": dict.fromkeys(("model", "savedmodel", "overlay", "training_curves"), "x"),
+               "dead_heatmaps": {"refine_32": ["r_wrist"]}}
+    assert "collapsed" not in format_summary(summary)
+    summary["dead_heatmaps"]["refine_64"] = ["l_wrist", "head"]
+    assert "warning: this run collapsed: the final heatmaps of l_wrist, head are zero" in format_summary(summary)
 
 
 def test_steps_override_keeps_the_recipe() -> None:
