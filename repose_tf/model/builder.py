@@ -24,6 +24,7 @@ FLOP counts that support it.
 from __future__ import annotations
 
 import functools
+import re
 
 import keras
 
@@ -260,6 +261,26 @@ def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool,
         hm = _p_block(y, k, cfg.heatmap_init, f"{prefix}dec{r}_p", inference=inference)
         heatmaps[f"refine_{r}"] = hm
     return heatmaps, y, hm
+
+
+def heatmap_block(model: keras.Model, config: str | RePoseConfig, output: str,
+                  keypoint: str) -> tuple[keras.layers.Layer, int]:
+    """The p block of ``model`` (a network of ``config``, either form of :func:`build_model`) that
+    computes the heatmap of ``keypoint`` (a name) in the output ``output``, and the column of its kernel
+    and bias that does."""
+    cfg = get_config(config)
+    match = re.fullmatch(r"(stage\d+_)?(?:(pre|post)_update|refine_(\d+))", output)
+    if match is None or output not in output_names(cfg):
+        raise ValueError(f"{output!r} is not a heatmap output of {cfg.name}")
+    prefix, stage, resolution = match.group(1) or "", match.group(2), match.group(3)
+    k = cfg.skeleton.index(keypoint)
+    if resolution is not None:
+        return model.get_layer(f"{prefix}dec{resolution}_p"), k
+    layers = {layer.name: layer for layer in model.layers}
+    for name in (f"{prefix}{stage}_p", f"{prefix}{stage}_joint_p"):  # fused, joint post-update head
+        if name in layers:
+            return layers[name], k
+    return layers[f"{prefix}{stage}_{keypoint}_p"], 0
 
 
 def output_names(config: str | RePoseConfig) -> list[str]:

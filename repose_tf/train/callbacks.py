@@ -12,6 +12,8 @@ machinery (the history file, TensorBoard) writes one row per checkpoint.  In the
 * :class:`ValidationPCK`: every ``every`` steps, PCK of the current weights on validation
   records (:mod:`repose_tf.eval.evaluate`), as ``val_pck`` (NaN in the rows without it, so
   the CSV keeps one column: an empty cell there).
+* :class:`RestartDeadHeatmaps` (runs with validation data): restarts heatmap channels that output zero on
+  every validation crop.
 * :class:`Checkpointer`: the atomic checkpoint of :class:`~repose_tf.train.checkpoints.CheckpointWriter`,
   skipped once the loss is not finite so that the last good checkpoint stays ``latest``.
 * :class:`HistoryCSV` and Keras' ``TensorBoard`` (chief only), then :class:`ProgressBar`.
@@ -227,6 +229,66 @@ class ValidationPCK(keras.callbacks.Callback):
         means = [s.parts["Mean"] for s in scores.values()]
         logs["val_pck"] = float(np.nanmean(means))
         self.last = {name: s.parts["Mean"] for name, s in scores.items()}
+
+
+class RestartDeadHeatmaps(keras.callbacks.Callback):
+    """Restarts heatmap channels that died, at every epoch end (every checkpoint interval).
+
+    A heatmap (p) block ends in a ReLU; once a channel's pre-activations are negative on every pixel, it
+    outputs zeros and no gradient reaches it again, so its keypoint stays lost (one quickstart run on an AMX
+    Xeon lost six of its fourteen final heatmaps so; ``docs/training.md``).  This callback runs the network
+    on the first ``count`` validation crops (:mod:`repose_tf.eval.dead_heatmaps`); for every keypoint whose
+    heatmap in some output is zero on all of them, the column of its p block that computes it starts again
+    from the initialisation (kernel and bias drawn as at the start, Adam's moments of them zeroed), and
+    ``say`` reports it.  ``restarts`` lists (step, output, keypoint) of every restart.
+    """
+
+    def __init__(self, config: RePoseConfig, data: str | Sequence[str], say: Callable[[str], None],
+                 count: int = 16) -> None:
+        super().__init__()
+        self.config, self.data, self.say, self.count = config, data, say, count
+        self._crops: np.ndarray | None = None
+        self.restarts: list[tuple[int, str, str]] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        from repose_tf.eval.evaluate import predict, predictor_from_model
+
+        predictor = predictor_from_model(self.model, self.config, "training")
+        self._crops = predict(predictor, self.data, limit=self.count, keep_crops=self.count, progress=False).crops
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        from repose_tf.eval.dead_heatmaps import dead_heatmaps
+
+        if logs is not None and not math.isfinite(float(logs.get("loss", 0.0))):
+            return
+        dead = dead_heatmaps(self.model, self._crops, self.config.skeleton)
+        if not dead:
+            return
+        step = current_step(self.model)
+        for output, keypoints in dead.items():
+            for keypoint in keypoints:
+                self._restart(output, keypoint)
+                self.restarts.append((step, output, keypoint))
+        self.say(f"step {step}: restarted dead heatmaps (zero on every validation crop): "
+                 + "; ".join(f"{output}: {', '.join(k)}" for output, k in dead.items()))
+
+    def _restart(self, output: str, keypoint: str) -> None:
+        """Column ``keypoint`` of the p block of ``output`` back to its initial distribution, its Adam moments 0."""
+        from repose_tf.model.builder import P_INITIALIZERS, heatmap_block
+
+        layer, column = heatmap_block(self.model, self.config, output, keypoint)
+        kernel_init, bias_init = (keras.initializers.get(i) for i in P_INITIALIZERS[self.config.heatmap_init])
+        fresh = {"kernel": np.asarray(kernel_init(tuple(layer.conv.kernel.shape))),
+                 "bias": np.asarray(bias_init(tuple(layer.conv.bias.shape)))}
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        moments = [getattr(optimizer, name, None) for name in ("_momentums", "_velocities")]
+        for name, variable in (("kernel", layer.conv.kernel), ("bias", layer.conv.bias)):
+            for target, value in [(variable, fresh[name])] + [
+                    (slots[optimizer._get_variable_index(variable)], np.zeros(variable.shape, np.float32))
+                    for slots in moments if slots]:
+                current = np.asarray(target.numpy())
+                current[..., column] = value[..., column]
+                target.assign(current)
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -306,7 +306,8 @@ def fit(
       config: preset name or config of the network.
       data: training TFRecord pattern(s) or :class:`DataSource` s (the mix).
       out_dir: run directory; an existing run there is resumed.
-      val_data: validation TFRecord pattern(s) for the periodic PCK.
+      val_data: validation TFRecord pattern(s) for the periodic PCK, and for restarting heatmap channels
+        that died (:class:`repose_tf.train.callbacks.RestartDeadHeatmaps`, every checkpoint interval).
       recipe: steps, batch, learning rate and schedule, checkpointing, precision.
       strategy: a name of :data:`repose_tf.train.strategy.STRATEGIES` or a strategy.
       progress: show a progress bar (chief only).
@@ -423,6 +424,8 @@ def fit(
         run_callbacks.insert(1, cb.TimeBudget(time_budget, stop, schedule, say, resumed=planned is not None,
                                                   start=started))
     run_callbacks += [val_callback] if val_callback else []
+    if val:
+        run_callbacks.append(cb.RestartDeadHeatmaps(cfg, val, say))
     run_callbacks.append(checkpointer)
     if chief:
         run_callbacks.append(cb.HistoryCSV(out / "history.csv"))

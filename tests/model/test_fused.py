@@ -13,7 +13,7 @@ import tensorflow as tf
 from repose_tf import build_model, get_config, pretrained
 from repose_tf.skeleton import COCO17
 from repose_tf.inference import load_keras_model
-from repose_tf.model.builder import fused_layers, is_fused, update_steps
+from repose_tf.model.builder import fused_layers, heatmap_block, is_fused, output_names, update_steps
 from repose_tf.model.convert import copy_shared_weights, copy_weights
 from repose_tf.model.layers import ConvBlock, GroupedConvBlock, KinematicStep
 from repose_tf.train.checkpoints import CheckpointError, CheckpointWriter, latest_checkpoint, restore
@@ -197,3 +197,23 @@ def test_a_network_of_other_keypoints_takes_the_layers_both_have(fused: bool) ->
     for new, old in zip(after.weights, before.weights):
         expected = values[new.path] if new.path in shared else old.numpy()
         np.testing.assert_array_equal(new.numpy(), expected, err_msg=new.path)
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["plain", "fused"])
+def test_heatmap_block_finds_the_p_block_column_of_each_output(fused: bool) -> None:
+    cfg = TINY.replace(name="tiny_2stage", num_stages=2, post_update_head="joint")
+    model = build_model(cfg, fused=fused)
+    x = _images(cfg.input_size)
+    outputs = model(x, training=False)
+    head = cfg.skeleton.index("head")
+    for output in output_names(cfg):
+        layer, column = heatmap_block(model, cfg, output, "head")
+        bias = layer.conv.bias
+        bias.assign(np.where(np.arange(bias.shape[0]) == column, -1e4, bias.numpy()))
+        changed = model(x, training=False)
+        assert float(np.max(changed[output].numpy()[..., head])) == 0.0, output
+        np.testing.assert_array_equal(np.delete(changed[output].numpy(), head, -1),
+                                      np.delete(outputs[output].numpy(), head, -1))
+        bias.assign(np.where(np.arange(bias.shape[0]) == column, 0.01, bias.numpy()))
+    with pytest.raises(ValueError, match="not a heatmap output"):
+        heatmap_block(model, cfg, "refine_999", "head")

@@ -113,3 +113,48 @@ def test_a_resumed_time_budget_only_shortens_its_plan(monkeypatch) -> None:
         clock[0] = at
         budget.on_train_batch_end(0)
     assert stop.steps == 600
+
+
+def test_a_dead_heatmap_channel_is_restarted_with_fresh_weights_and_moments(tmp_path: Path) -> None:
+    import numpy as np
+
+    from repose_tf.model.builder import build_model, output_names
+    from repose_tf.train.callbacks import RestartDeadHeatmaps
+    from repose_tf.train.fit import TrainRecipe, compile_for_training
+    from repose_tf.train.loss import pack_targets
+    from tests.train.helpers import TEST_CONFIG, write_people
+
+    cfg, size = TEST_CONFIG, TEST_CONFIG.input_size
+    write_people(tmp_path, "val", 4, 1)
+    model = build_model(cfg, fused=True)
+    compile_for_training(model, cfg, TrainRecipe(steps=10, batch_size=2, learning_rate=1e-3))
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (2, size, size, 3)).astype("float32")
+    targets = pack_targets(rng.uniform(0, size - 1, (2, cfg.num_keypoints, 2)), np.ones((2, cfg.num_keypoints)))
+    model.train_on_batch(images, {n: targets for n in output_names(cfg)})
+    final = f"refine_{size}"
+    p = model.get_layer(f"dec{size}_p")
+    head = cfg.skeleton.index("head")
+    p.conv.bias.assign(np.where(np.arange(cfg.num_keypoints) == head, -100.0, p.conv.bias.numpy()))
+    kernel_before = p.conv.kernel.numpy()
+    optimizer = model.optimizer
+    index = optimizer._get_variable_index(p.conv.kernel)
+    moment_before = optimizer._momentums[index].numpy()
+    assert np.abs(moment_before[..., head]).max() > 0
+
+    said: list[str] = []
+    restart = RestartDeadHeatmaps(cfg, str(tmp_path / "synthetic-val-*.tfrecord"), said.append, count=4)
+    restart.set_model(model)
+    restart.on_train_begin()
+    restart.on_epoch_end(0, {"loss": 1.0})
+    assert restart.restarts == [(1, final, "head")]
+    assert said == [f"step 1: restarted dead heatmaps (zero on every validation crop): {final}: head"]
+    np.testing.assert_allclose(p.conv.bias.numpy()[head], 0.01)
+    kernel = p.conv.kernel.numpy()
+    assert not np.allclose(kernel[..., head], kernel_before[..., head]) and np.abs(kernel[..., head]).max() < 0.05
+    np.testing.assert_array_equal(np.delete(kernel, head, -1), np.delete(kernel_before, head, -1))
+    moment = optimizer._momentums[index].numpy()
+    assert not moment[..., head].any()
+    np.testing.assert_array_equal(np.delete(moment, head, -1), np.delete(moment_before, head, -1))
+    restart.on_epoch_end(1, {"loss": 1.0})  # nothing dead any more: nothing done
+    assert len(restart.restarts) == 1
