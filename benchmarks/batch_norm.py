@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import precision as bench
+from quickstart_precision import parse_checked
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMS = {"fused": "fused BatchNorm", "keras": "Keras BatchNorm"}
@@ -58,7 +59,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--steps", type=int, default=4, help="timed steps per round")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "batch_norm.md")
-    args = parser.parse_args()
+    args = parse_checked(parser, None)
 
     from repose_tf.hardware import cpu_name
 

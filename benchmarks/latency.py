@@ -50,6 +50,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
+from quickstart_precision import parse_checked
 from tqdm import tqdm
 
 from repose_tf.codec import decode_heatmaps
@@ -213,7 +214,7 @@ def main() -> None:
     parser.add_argument("--fpd", action="store_true",
                         help="also time the FPD student and the 8-stack hourglass in PyTorch (needs torch)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
-    args = parser.parse_args()
+    args = parse_checked(parser, None)
     hourglass = _hourglass_module() if args.fpd else None
     tf.config.threading.set_intra_op_parallelism_threads(THREADS)
     repeats1, repeats32 = (10, 1) if args.quick else (50, 5)

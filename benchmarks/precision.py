@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from quickstart_precision import parse_checked
+
 ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("float32", "bfloat16")
 ROUNDS = 3
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=6, help="timed steps per round")
     parser.add_argument("--plain", action="store_true", help="also time each network's per-keypoint form")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "precision.md")
-    args = parser.parse_args(argv)
+    args = parse_checked(parser, argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from repose_tf.hardware import auto_precision, cpu_name
 

@@ -34,6 +34,7 @@ import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels
 import keras
 import numpy as np
 import tensorflow as tf
+from quickstart_precision import parse_checked
 
 from repose_tf.config import RePoseConfig
 from repose_tf.export.crops import CropOptions
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="traced calls per precision and batch")
     parser.add_argument("--top", type=int, default=8, help="op types listed per profile")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "serving_profile.md")
-    args = parser.parse_args(argv)
+    args = parse_checked(parser, argv)
 
     model = load_keras_model(args.model)
     config = model_config(args.model)
