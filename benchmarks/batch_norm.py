@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import precision as bench
-from quickstart_precision import parse_checked
+from out_check import parse_checked
 
 ROOT = Path(__file__).resolve().parents[1]
 NORMS = {"fused": "fused BatchNorm", "keras": "Keras BatchNorm"}

@@ -50,7 +50,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
-from quickstart_precision import parse_checked
+from out_check import parse_checked
 from tqdm import tqdm
 
 from repose_tf.codec import decode_heatmaps

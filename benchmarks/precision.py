@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from quickstart_precision import parse_checked
+from out_check import parse_checked
 
 ROOT = Path(__file__).resolve().parents[1]
 PRECISIONS = ("float32", "bfloat16")

@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from out_check import parse_checked
+
 if TYPE_CHECKING:
     from repose_tf.quickstart import QuickstartPlan
 
@@ -62,7 +64,7 @@ def train_and_score(plan: QuickstartPlan, data: Path, out: Path, seconds: float 
 def quickstart_parser(description: str, out: Path, each: str,
                       data_help: str = "the quickstart's data folder (written if missing)") -> argparse.ArgumentParser:
     """The arguments the quickstart benchmarks share: ``--data``, ``--seconds`` (training budget per
-    ``each``) and ``--out`` (default ``out``); parse with :func:`parse_checked`."""
+    ``each``) and ``--out`` (default ``out``); parse with :func:`out_check.parse_checked`."""
     sys.path.insert(0, str(ROOT))
     from repose_tf.cli._args import positive_float
 
@@ -72,22 +74,6 @@ def quickstart_parser(description: str, out: Path, each: str,
                         help=f"training budget per {each}")
     parser.add_argument("--out", type=Path, default=out)
     return parser
-
-
-def parse_checked(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
-    """Parse ``argv``; a ``--out`` that cannot be written ends with the parser's error before any training
-    (its folder is created)."""
-    from repose_tf.cli._args import output_problem
-
-    args = parser.parse_args(argv)
-    problem = output_problem(args.out, "--out", folder=False)
-    if problem:
-        parser.error(problem)
-    try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        parser.error(f"--out: cannot create the folder {args.out.parent}: {e.strerror}")
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT)]
-from quickstart_precision import parse_checked, quickstart_parser, train_and_score  # noqa: E402
+from out_check import parse_checked  # noqa: E402
+from quickstart_precision import quickstart_parser, train_and_score  # noqa: E402
 
 if TYPE_CHECKING:
     from repose_tf.quickstart import QuickstartPlan

@@ -34,7 +34,7 @@ import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels
 import keras
 import numpy as np
 import tensorflow as tf
-from quickstart_precision import parse_checked
+from out_check import parse_checked
 
 from repose_tf.config import RePoseConfig
 from repose_tf.export.crops import CropOptions
