@@ -128,6 +128,12 @@ def sequential_blocks(cfg: RePoseConfig) -> int:
     return max(1, round((updates - ends) / block(w, w, 3)))
 
 
+def pass_order(cfg: RePoseConfig, p: int) -> list[int]:
+    """Keypoint indices in the order pass ``p`` (from 0) updates them: Figure 3's order, reversed in odd passes."""
+    order = list(cfg.order_indices)
+    return order if p % 2 == 0 else order[::-1]
+
+
 def update_steps(config: str | RePoseConfig) -> list[list[list[int]]]:
     """Per pass, the kinematic updates grouped into steps that the inference form runs as one
     :class:`KinematicStep` each: keypoint indices per step, steps in order.
@@ -138,11 +144,10 @@ def update_steps(config: str | RePoseConfig) -> list[list[list[int]]]:
     are neighbours.  On LSP's 14 keypoints in the Figure-3 order: 5 steps per pass instead of 14.
     """
     cfg = get_config(config)
-    order = list(cfg.order_indices)
     passes = []
     for p in range(cfg.update_passes):
         level: dict[int, int] = {}
-        for k in (order if p % 2 == 0 else order[::-1]):
+        for k in pass_order(cfg, p):
             after = [level[j] for j in cfg.skeleton.neighbours(k) if j in level]
             after += [level[i] for i in level if k in cfg.skeleton.neighbours(i)]
             level[k] = 1 + max(after, default=0)
@@ -191,9 +196,8 @@ def _decoupled_updates(feats: list[keras.KerasTensor], cfg: RePoseConfig, prefix
                 for m, k in enumerate(step):
                     feats[k] = updated[..., m * c:(m + 1) * c] if len(step) > 1 else updated
         return feats
-    order = list(cfg.order_indices)
     for p in range(cfg.update_passes):
-        for k in (order if p % 2 == 0 else order[::-1]):
+        for k in pass_order(cfg, p):
             nbrs = cfg.skeleton.neighbours(k)
             # An update sees its neighbours as already updated earlier in this pass.
             feats[k] = KinematicUpdate(
