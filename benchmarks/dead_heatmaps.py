@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels on)
 
 # isort: split
 import numpy as np
 
+from repose_tf import pretrained
 from repose_tf.data.synthetic.scene import render_person
 from repose_tf.eval.dead_heatmaps import dead_heatmaps, heatmap_maxima
 from repose_tf.inference import load_keras_model
@@ -30,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.people < 1:
         parser.error("--people must be at least 1")
+    if not pretrained.is_pretrained(args.model) and not Path(args.model).is_file():
+        parser.error(f"--model: no file {args.model} (and no shipped model of that name)")
     config = model_config(args.model)
     if config is None:
         parser.error(f"{args.model} does not carry its config: give a model saved by repose_tf")

@@ -36,7 +36,15 @@ def test_names_the_dead_channel(tmp_path: Path) -> None:
     assert all(name in done.stdout for name in model.output)
 
 
-@pytest.mark.parametrize("args", [["--model", "x.keras", "--people", "0"], ["--model", "missing.keras"]])
-def test_bad_arguments_are_usage_errors(args: list[str]) -> None:
+@pytest.mark.parametrize(("args", "message"), [(["--model", "x.keras", "--people", "0"], "--people"),
+                                               (["--model", "missing.keras"], "no file missing.keras")])
+def test_bad_arguments_are_usage_errors(args: list[str], message: str) -> None:
     done = _run(*args)
-    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_file_that_is_no_model_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.keras"
+    bad.write_text("not a zip")
+    done = _run("--model", str(bad))
+    assert done.returncode == 2 and "does not carry its config" in done.stderr and "Traceback" not in done.stderr
