@@ -82,7 +82,7 @@ class GroupedConvBlock(ConvBlock):
     CPU grouped convolution is about 100 times slower than the separate ones (``docs/train_step.md``).
     ``single_conv=True`` (inference graphs, :func:`repose_tf.model.builder.build_model` with
     ``inference=True``) runs it as that one grouped convolution: the same sums, one oneDNN call instead of
-    ``groups``; about 2x faster for the K heads at 16x16 in bfloat16 on an AMX Xeon.
+    ``groups`` (the inference form's gain: ``docs/serving_profile.md``, ``python benchmarks/serving_profile.py``).
 
     Example:
         >>> GroupedConvBlock(14, 16, 3)(keras.ops.zeros((1, 8, 8, 14 * 16))).shape
