@@ -53,12 +53,13 @@ P_INITIALIZERS = {
 def _p_block(x: keras.KerasTensor, filters: int, init: str, name: str, groups: int = 1,
              inference: bool = False) -> keras.KerasTensor:
     """p = (3,1,K)_u: heatmaps from features; float32 output for mixed precision.  ``groups`` > 1: one p
-    block of ``filters`` outputs per channel group of ``x`` (:class:`GroupedConvBlock`).  ``inference``: in
-    the model's compute dtype (no casts around it), grouped as one convolution (``single_conv``)."""
+    block of ``filters`` outputs per channel group of ``x`` (:class:`GroupedConvBlock`).  ``inference``:
+    grouped as one convolution (``single_conv``).  Heatmaps stay float32 in every form: in bfloat16 their
+    8-bit mantissa moved DARK's sub-pixel keypoints measurably (``tests/test_notebooks.py``)."""
     kernel_init, bias_init = P_INITIALIZERS[init]
     block = ConvBlock if groups == 1 else functools.partial(GroupedConvBlock, groups, single_conv=inference)
     return block(filters, 3, use_bn=False, kernel_initializer=kernel_init, bias_initializer=bias_init,
-                 dtype=None if inference else "float32", name=name)(x)
+                 dtype="float32", name=name)(x)
 
 
 def _keypoint_head(x: keras.KerasTensor, cfg: RePoseConfig, name: str) -> tuple[keras.KerasTensor, keras.KerasTensor]:
@@ -308,10 +309,10 @@ def build_model(config: str | RePoseConfig = "repose", fused: bool = False, infe
     (:func:`fused_layers`; ``docs/architecture.md``, "the fused form"): faster to train, what ``fit`` trains.
     The default, one layer per keypoint, is the network as the paper draws it, and what is saved.
     ``inference``: the fused form whose grouped layers each run as one grouped convolution
-    (:class:`GroupedConvBlock` ``single_conv``) and whose heatmap (p) blocks and resizes compute in the
-    model's dtype, not float32: faster forward under ``mixed_bfloat16``, for inference graphs only (on the
-    CPU a grouped convolution's gradient needs oneDNN, and under XLA it is slow); the bfloat16 exports and
-    predictors run it.  Heatmaps then carry bfloat16's 8-bit mantissa (their outputs stay float32).
+    (:class:`GroupedConvBlock` ``single_conv``), whose kinematic updates run in steps (:func:`update_steps`)
+    and whose decoder resizes compute in the model's dtype, not float32: faster forward under
+    ``mixed_bfloat16``, for inference graphs only (on the CPU a grouped convolution's gradient needs oneDNN,
+    and under XLA it is slow); the bfloat16 exports and predictors run it.
     """
     cfg = get_config(config)
     n = cfg.input_size
