@@ -86,6 +86,12 @@ def _keypoint_heads(feats: list[keras.KerasTensor] | keras.KerasTensor, cfg: ReP
     return features, _p_block(features, 1, cfg.heatmap_init, f"{prefix}{stage}_p", groups=k, inference=inference)
 
 
+def stage_prefix(cfg: RePoseConfig, s: int) -> str:
+    """The prefix of the layer and output names of stage ``s`` (from 0): none in a one-stage network, else
+    ``stage<s+1>_``."""
+    return "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+
+
 def is_fused(model: keras.Model) -> bool:
     """Whether ``model`` was built with ``fused=True`` or ``inference=True`` (its heads are grouped layers)."""
     return any(isinstance(layer, GroupedConvBlock) for layer in model.layers)
@@ -102,7 +108,7 @@ def fused_layers(config: str | RePoseConfig) -> dict[str, list[str]]:
     stages = ["pre"] + (["post"] if cfg.post_update_head == "per_keypoint" else [])
     out = {}
     for s in range(cfg.num_stages):
-        prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+        prefix = stage_prefix(cfg, s)
         out[f"{prefix}v"] = [f"{prefix}v_{n}" for n in names]
         for stage in stages:
             out[f"{prefix}{stage}_trunk"] = [f"{prefix}{stage}_{n}_trunk" for n in names]
@@ -165,7 +171,7 @@ def step_layers(config: str | RePoseConfig) -> dict[str, list[str]]:
     names = cfg.skeleton.keypoints
     out = {}
     for s in range(cfg.num_stages):
-        prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+        prefix = stage_prefix(cfg, s)
         for p, steps in enumerate(update_steps(cfg)):
             for i, step in enumerate(steps):
                 out[f"{prefix}pass{p + 1}_step{i + 1}"] = [f"{prefix}pass{p + 1}_update_{names[k]}" for k in step]
@@ -293,9 +299,7 @@ def output_names(config: str | RePoseConfig) -> list[str]:
     cfg = get_config(config)
     per_stage = ([] if cfg.update_strategy == "none" else ["pre_update", "post_update"])
     per_stage += [f"refine_{r}" for r in (cfg.coarsest, *reversed(cfg.resolutions))]
-    if cfg.num_stages == 1:
-        return per_stage
-    return [f"stage{s + 1}_{n}" for s in range(cfg.num_stages) for n in per_stage]
+    return [f"{stage_prefix(cfg, s)}{n}" for s in range(cfg.num_stages) for n in per_stage]
 
 
 def build_model(config: str | RePoseConfig = "repose", fused: bool = False, inference: bool = False) -> keras.Model:
@@ -320,11 +324,11 @@ def build_model(config: str | RePoseConfig = "repose", fused: bool = False, infe
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(image)
     outputs: dict[str, keras.KerasTensor] = {}
     for s in range(cfg.num_stages):
-        prefix = "" if cfg.num_stages == 1 else f"stage{s + 1}_"
+        prefix = stage_prefix(cfg, s)
         heatmaps, feats, hm = _stage(x, cfg, prefix, fused or inference, inference)
         for name, h in heatmaps.items():
             outputs[prefix + name] = ResizeTo(n, dtype="float32", name=prefix + name)(h)
         if s + 1 < cfg.num_stages:
-            x = keras.layers.Concatenate(name=f"stage{s + 2}_input")([feats, hm])
+            x = keras.layers.Concatenate(name=f"{stage_prefix(cfg, s + 1)}input")([feats, hm])
     assert list(outputs) == output_names(cfg), (list(outputs), output_names(cfg))
     return keras.Model(image, outputs, name=cfg.name)
