@@ -79,7 +79,7 @@ class GroupedConvBlock(ConvBlock):
     the K-1 bias adds, ReLUs and BatchNorms of each block, and layers to trace.  TensorFlow's grouped
     convolution is not used for training: on the CPU its gradient exists only in the oneDNN kernels, which
     TF did not always pick here ("Gradients for grouped convolutions are not supported on CPU"), and XLA's
-    CPU grouped convolution is about 100 times slower than the separate ones (``docs/train_step.md``).
+    CPU grouped convolution was far slower than the separate ones in a scratch timing (``docs/architecture.md``).
     ``single_conv=True`` (inference graphs, :func:`repose_tf.model.builder.build_model` with
     ``inference=True``) runs it as that one grouped convolution: the same sums, one oneDNN call instead of
     ``groups`` (the inference form's gain: ``docs/serving_profile.md``, ``python benchmarks/serving_profile.py``).
