@@ -58,9 +58,14 @@ def test_a_step_on_an_uncropped_batch_is_the_step_on_its_cropped_batch(data: str
     logs = models[0].train_on_batch(images, keras_targets(targets, names), return_dict=True)
     logs_in_step = models[1].train_on_batch(uncropped, return_dict=True)
     assert logs_in_step == pytest.approx(logs, rel=1e-5) and logs["loss"] > 0
-    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
-        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
-    assert any(not np.allclose(a, w) for a, w in zip(models[0].get_weights(), weights))  # the step moved them
+    # The updates as one vector, not weight by weight: on some CPUs the crop in the step's graph and the eager
+    # one differ by float rounding, which a ReLU or a max turns into a few weights a few % of their update apart
+    # (CI once: 3 of a heatmap head's 1008 weights). Measured on the seed-5 batch: identical crops 2e-6; crops
+    # with 1e-3 grey levels of noise 6e-5; targets a quarter pixel off 4e-3 (and the loss check fails first).
+    update = np.concatenate([(a - w).ravel() for a, w in zip(models[0].get_weights(), weights)])
+    update_in_step = np.concatenate([(b - w).ravel() for b, w in zip(models[1].get_weights(), weights)])
+    assert np.linalg.norm(update) > 0  # the step moved them
+    assert np.linalg.norm(update_in_step - update) <= 1e-3 * np.linalg.norm(update)
 
 
 def test_a_run_cropping_in_its_step_trains_and_resumes_a_run_that_did_not(data: str, tmp_path: Path) -> None:
