@@ -36,6 +36,7 @@ from repose_tf.model.layers import (
     KinematicStep,
     KinematicUpdate,
     ResizeTo,
+    Upsample2x,
 )
 
 # heatmap_init="small": the p blocks start with Glorot weights scaled by 1/100 (variance 1e-4) and a
@@ -263,8 +264,10 @@ def _stage(x: keras.KerasTensor, cfg: RePoseConfig, prefix: str, fused: bool,
         # (ResizeBilinearGrad) comes out float32, and its sum with the bfloat16 gradient of the same
         # tensor fails to compile ("Seen floating point types of different precisions in %AddN").  The
         # inference form, never trained, resizes in the compute dtype.
-        u = keras.layers.UpSampling2D(2, interpolation="bilinear", dtype=None if inference else "float32",
-                                      name=f"{prefix}dec{r}_up")(u)
+        if inference:
+            u = Upsample2x(name=f"{prefix}dec{r}_up")(u)
+        else:
+            u = keras.layers.UpSampling2D(2, interpolation="bilinear", dtype="float32", name=f"{prefix}dec{r}_up")(u)
         u = keras.layers.Concatenate(name=f"{prefix}dec{r}_skip")([u, skips[r]])
         y = ConvBlock(cfg.width, 3, name=f"{prefix}dec{r}_proj")(u)
         if r != cfg.input_size:

@@ -283,6 +283,30 @@ class KinematicStep(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class Upsample2x(keras.layers.Layer):
+    """Bilinear x2 upsampling in the layer's compute dtype: (B, h, w, C) -> (B, 2h, 2w, C).
+
+    The function of ``keras.layers.UpSampling2D(2, interpolation="bilinear")`` (half-pixel centres),
+    without its saturating cast: TensorFlow's bilinear resize returns float32 whatever its input, and
+    ``UpSampling2D`` casts a bfloat16 input's result back after clipping it to bfloat16's range: a clip
+    that cannot bite (a bilinear mix of bfloat16 values stays within their range), two more passes over
+    the upsampled tensor (``Minimum``, ``Maximum``).  Here the cast alone.
+
+    Example:
+        >>> Upsample2x()(keras.ops.zeros((1, 16, 16, 8))).shape
+        (1, 32, 32, 8)
+    """
+
+    def call(self, x: Any) -> Any:
+        size = (2 * x.shape[1], 2 * x.shape[2]) if None not in x.shape[1:3] else 2 * tf.shape(x)[1:3]
+        return ops.cast(tf.image.resize(x, size, method="bilinear"), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+        b, h, w, c = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, c)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class ResizeTo(keras.layers.Layer):
     """Bilinear resize to a fixed square size: (B, h, w, C) -> (B, size, size, C).
 
