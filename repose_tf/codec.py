@@ -14,7 +14,7 @@ Conventions shared by every function here:
 Everything is plain TensorFlow on batched tensors (no numpy, no Python loops over the batch),
 so encoding runs inside ``tf.data`` and decoding inside exported SavedModel signatures, under
 XLA, and in TFLite: the ops used are ``exp``, ``argmax``, ``gather`` (with ``batch_dims``),
-``depthwise_conv2d``, ``log``, ``reverse`` and elementwise arithmetic, all TFLite builtins.
+``matmul``, ``log``, ``reverse`` and elementwise arithmetic, all TFLite builtins.
 
 Decoding methods (``decode_heatmaps(method=...)``):
 
@@ -44,8 +44,9 @@ Euclidean error in heatmap pixels; DARK with its default ``blur_sigma=2``)::
 
 DARK is the most accurate at every noise level: exact on clean targets and about a third
 of the error of ``quarter`` at noise 0.05.  ``quarter`` only helps over ``argmax`` on
-smooth heatmaps, because a single noisy neighbour decides its direction.  DARK costs one
-separable blur over the heatmaps, negligible next to the network, so it is the default.
+smooth heatmaps, because a single noisy neighbour decides its direction.  DARK smooths only
+the window around each maximum that its Taylor step reads (the same sums as smoothing the
+whole map there), negligible next to the network, so it is the default.
 """
 
 from __future__ import annotations
@@ -126,9 +127,9 @@ def decode_heatmaps(
     # nearer the border (where zero padding would pull the peak inwards) on the raw
     # log-heatmap, exact for Gaussians, with one-pixel differences; none on the border itself.
     radius = _blur_radius(blur_sigma)
-    smooth_offset, smooth_ok = _taylor_offset(_log(_gaussian_blur(heatmaps, blur_sigma, radius)),
-                                              x, y, height, width, step=2)
-    raw_offset, raw_ok = _taylor_offset(_log(heatmaps), x, y, height, width, step=1)
+    smooth_offset, smooth_ok = _taylor_offset(
+        _log(_blurred_around(flat, x, y, height, width, blur_sigma, radius, _taylor_points(2))), step=2)
+    raw_offset, raw_ok = _taylor_offset(_log(_gather_around(flat, x, y, height, width, _taylor_points(1))), step=1)
     distance = tf.minimum(tf.minimum(x, width - 1 - x), tf.minimum(y, height - 1 - y))
     interior = distance >= radius + 2
     offset = tf.where(interior[..., None], smooth_offset, raw_offset)
@@ -187,27 +188,31 @@ def _gather_around(
     return tf.gather(flat, ys * width + xs, batch_dims=2)
 
 
-def _log(heatmaps: tf.Tensor) -> tf.Tensor:
-    """log of the rectified heatmaps, (B, h, w, K) -> (B, K, h*w).
+def _log(values: tf.Tensor) -> tf.Tensor:
+    """log of rectified heatmap values.
 
-    relu + floor rather than maximum(., floor): the latter trips TFLite's XNNPack delegate
-    when it follows a depthwise convolution.
+    relu + floor rather than maximum(., floor): the latter tripped TFLite's XNNPack delegate
+    after the depthwise convolution that smoothed whole heatmaps here before.
     """
-    return _channels_first_flat(tf.math.log(tf.nn.relu(heatmaps) + _LOG_FLOOR))
+    return tf.math.log(tf.nn.relu(values) + _LOG_FLOOR)
 
 
-def _taylor_offset(
-    log_flat: tf.Tensor, x: tf.Tensor, y: tf.Tensor, height, width, step: int
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Newton step ``-Hessian^-1 gradient`` of a log-heatmap at integer points (x, y).
+def _taylor_points(step: int) -> tuple[tuple[int, int], ...]:
+    """The (dx, dy) offsets :func:`_taylor_offset` reads, in its order."""
+    return ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (step, 0), (-step, 0), (0, step), (0, -step),
+            (1, 1), (-1, 1), (1, -1), (-1, -1))
+
+
+def _taylor_offset(log_values: tf.Tensor, step: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Newton step ``-Hessian^-1 gradient`` of a log-heatmap at integer points.
 
     Central differences: gradient over +-1 pixel, second derivatives in x and y over
     +-``step`` pixels (DARK's choice is 2, less noisy), the mixed one over the diagonal
     neighbours.  All are exact for a quadratic, i.e. the log of a Gaussian.
 
     Args:
-      log_flat: (B, K, h*w) log-heatmaps.
-      x, y: (B, K) int32 argmax positions.
+      log_values: (B, K, 13) the log-heatmap at the offsets ``_taylor_points(step)`` around
+        each point.
       step: 1 or 2.
 
     Returns:
@@ -215,10 +220,7 @@ def _taylor_offset(
       ok: (B, K) bool, True where the Hessian is negative definite (a true maximum) and the
         step finite.
     """
-    offsets = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (step, 0), (-step, 0), (0, step), (0, -step),
-               (1, 1), (-1, 1), (1, -1), (-1, -1))
-    c, xp, xm, yp, ym, xs, xms, ys, yms, pp, mp, pm, mm = tf.unstack(
-        _gather_around(log_flat, x, y, height, width, offsets), axis=-1)
+    c, xp, xm, yp, ym, xs, xms, ys, yms, pp, mp, pm, mm = tf.unstack(log_values, axis=-1)
     gx = 0.5 * (xp - xm)
     gy = 0.5 * (yp - ym)
     hxx = (xs - 2.0 * c + xms) / step**2
@@ -239,15 +241,30 @@ def _blur_radius(sigma: float) -> int:
     return max(1, math.ceil(3.0 * sigma))
 
 
-def _gaussian_blur(heatmaps: tf.Tensor, sigma: float, radius: int) -> tf.Tensor:
-    """Separable Gaussian smoothing of each channel, zero padding; (B, h, w, K) -> same shape."""
+def _blurred_around(flat: tf.Tensor, x: tf.Tensor, y: tf.Tensor, height, width, sigma: float, radius: int,
+                    offsets: Sequence[tuple[int, int]]) -> tf.Tensor:
+    """The heatmaps smoothed by a separable Gaussian (``radius`` taps each side), at (x + dx, y + dy)
+    for each (dx, dy) in ``offsets``: (B, K, len(offsets)).
+
+    Only the window the offsets need is gathered and smoothed (columns, then rows, as two small
+    matrix products), not the whole map: the same sums as smoothing the map where the window lies
+    inside it; nearer the border the gathered pixels are clamped copies, and the result is not the
+    zero-padded smoothing (:func:`decode_heatmaps` does not use it there).
+
+    Args:
+      flat: (B, K, h*w); x, y: (B, K) int32.
+    """
+    reach = max(max(abs(dx), abs(dy)) for dx, dy in offsets)
+    half = radius + reach
     taps = [math.exp(-(i * i) / (2.0 * sigma * sigma)) for i in range(-radius, radius + 1)]
     total = sum(taps)
-    kernel = tf.constant([t / total for t in taps], tf.float32)
-    channels = heatmaps.shape[-1]
-    if channels is None:
-        channels = tf.shape(heatmaps)[-1]
-    column = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])  # (k, 1, K, 1)
-    row = tf.reshape(column, [1, -1, channels, 1])  # (1, k, K, 1)
-    out = tf.nn.depthwise_conv2d(heatmaps, column, strides=[1, 1, 1, 1], padding="SAME")
-    return tf.nn.depthwise_conv2d(out, row, strides=[1, 1, 1, 1], padding="SAME")
+    # smooth[a, r]: weight of window row (or column) r - half in the smoothed value at a - reach.
+    smooth = tf.constant([[taps[r - a + radius] / total if abs(r - a) <= radius else 0.0
+                           for r in range(-half, half + 1)] for a in range(-reach, reach + 1)], tf.float32)
+    side = 2 * half + 1
+    window = _gather_around(flat, x, y, height, width,
+                            [(dx, dy) for dy in range(-half, half + 1) for dx in range(-half, half + 1)])
+    window = tf.reshape(window, tf.concat([tf.shape(window)[:2], [side, side]], axis=0))  # (B, K, rows, columns)
+    around = tf.matmul(tf.matmul(smooth, window), smooth, transpose_b=True)  # (B, K, 2 reach + 1, 2 reach + 1)
+    around = tf.reshape(around, tf.concat([tf.shape(around)[:2], [(2 * reach + 1) ** 2]], axis=0))
+    return tf.gather(around, [(dy + reach) * (2 * reach + 1) + dx + reach for dx, dy in offsets], axis=-1)

@@ -114,6 +114,28 @@ def test_method_comparison_on_noisy_heatmaps() -> None:
     assert errors[0.05, "dark"] < 0.6 * errors[0.05, "quarter"], errors
 
 
+def test_dark_smooths_the_window_around_the_maximum_as_the_whole_map() -> None:
+    # DARK smooths only the pixels its Taylor step reads: where that window lies inside the map, the values
+    # are those of smoothing the whole map (zero padding, separable), the smoothing DARK is defined with.
+    from repose_tf.codec import _blur_radius, _blurred_around, _channels_first_flat, _taylor_points
+
+    rng = np.random.default_rng(3)
+    heatmaps = tf.constant(rng.uniform(0, 1, (2, 40, 33, 3)), tf.float32)
+    sigma, radius = 2.0, _blur_radius(2.0)
+    taps = np.exp(-np.arange(-radius, radius + 1) ** 2 / (2 * sigma**2))
+    kernel = tf.constant(taps / taps.sum(), tf.float32)
+    column = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 3, 1])
+    whole = tf.nn.depthwise_conv2d(tf.nn.depthwise_conv2d(heatmaps, column, [1, 1, 1, 1], "SAME"),
+                                   tf.reshape(column, [1, -1, 3, 1]), [1, 1, 1, 1], "SAME")
+    x = tf.constant(rng.integers(radius + 2, 33 - radius - 2, (2, 3)), tf.int32)
+    y = tf.constant(rng.integers(radius + 2, 40 - radius - 2, (2, 3)), tf.int32)
+    got = _blurred_around(_channels_first_flat(heatmaps), x, y, 40, 33, sigma, radius, _taylor_points(2))
+    for b in range(2):
+        for k in range(3):
+            want = [whole[b, y[b, k] + dy, x[b, k] + dx, k] for dx, dy in _taylor_points(2)]
+            np.testing.assert_allclose(got[b, k], want, rtol=1e-6)
+
+
 def test_decode_under_xla_with_unknown_batch_matches_eager() -> None:
     rng = np.random.default_rng(3)
     kp = _random_keypoints(rng, 3, 5, N, 4)
