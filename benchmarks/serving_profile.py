@@ -2,6 +2,7 @@
 
     python benchmarks/serving_profile.py                       # lsp-small, float32 and bfloat16, batch 1 and 32
     python benchmarks/serving_profile.py --model runs/x/model.keras --batches 1 --runs 50
+    python benchmarks/serving_profile.py --preset repose --precisions bfloat16 --out docs/serving_profile-repose.md
 
 The model is exported with ``repose_tf.export.export_saved_model`` in each precision, reloaded, and its
 ``serving_default`` signature (input checks, the frozen network, DARK decoding) runs on random crops under
@@ -11,7 +12,11 @@ data movement (concatenations, splits, slices, pads, transposes and layout conve
 casts; the rest; and the time the executor's threads sat idle.  Times are thread time per call, summed
 over the threads, so they add up to more than the wall time per call, reported beside them.  Each row
 also times the frozen network alone in the per-keypoint form (what float32 exports run) against the
-inference form (``build_model(config, inference=True)``, what bfloat16 exports run).  Writes ``docs/serving_profile.md``.
+inference form (``build_model(config, inference=True)``, what bfloat16 exports run), and times
+``serving_default`` against the conv stack of its FLOPs in the same precision (``latency.py``'s roofline),
+calls interleaved: their images/s ratio, and the ratio's ceiling if the convolutions ran at the stack's
+rate and every other op kept its share of the time.  ``--preset`` profiles an untrained preset with
+``latency.py``'s trained-like biases and BatchNorm statistics.  Writes ``docs/serving_profile.md``.
 """
 
 from __future__ import annotations
@@ -34,14 +39,18 @@ import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels
 import keras
 import numpy as np
 import tensorflow as tf
+from latency import roofline_model, time_forms, trained_like
 from out_check import parse_checked
 
-from repose_tf.config import RePoseConfig
+from repose_tf.config import RePoseConfig, get_config
 from repose_tf.export.crops import CropOptions
 from repose_tf.export.saved_model import CROPS_SIGNATURE, export_saved_model
 from repose_tf.hardware import cpu_name
 from repose_tf.inference import load_keras_model
+from repose_tf.model.builder import build_model
+from repose_tf.model.complexity import graph_conv_flops, model_graph
 from repose_tf.model.saving import model_config
+from repose_tf.train.strategy import dtype_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 # (category, op types matched from the start of the name; oneDNN's rewritten ops start with _Mkl or _Fused)
@@ -135,9 +144,41 @@ def form_comparison(model: keras.Model, config: RePoseConfig, precision: str, ba
     return plain_ms, inference_ms
 
 
+def against_the_stack(export_dir: Path, model: keras.Model, config: RePoseConfig, precision: str,
+                      categories: dict[str, float], batch: int, calls: int) -> str:
+    """A paragraph: ``serving_default`` against the same-precision conv stack of the deployed network's
+    FLOPs (calls interleaved), and the images/s ratio's ceiling if the convolutions ran at the stack's rate
+    and the other ops kept their share of the profiled op time (``categories``)."""
+    from repose_tf.export.metadata import ExportMetadata
+    from repose_tf.export.saved_model import inference_model
+
+    metadata = ExportMetadata(config, CropOptions(config.input_size), "dark", "benchmark")
+    deployed_flops = graph_conv_flops(model_graph(inference_model(model, metadata)))
+    with dtype_policy("float32" if precision == "float32" else "mixed_bfloat16"):
+        stack = trained_like(roofline_model(config.input_size, deployed_flops))
+    stack_flops = graph_conv_flops(model_graph(stack))
+    stack_fn = tf.function(lambda t: stack(t, training=False))
+    signature = tf.saved_model.load(str(export_dir)).signatures[CROPS_SIGNATURE]
+    crops = np.random.default_rng(0).uniform(0, 255, (batch, config.input_size, config.input_size, 3))
+    crops = crops.astype(np.float32)
+    times = time_forms({"network": lambda b: signature(crops=tf.constant(b)),
+                        "stack": lambda b: stack_fn(tf.constant(b)).numpy()}, crops, calls, warmup=2)
+    ops = {name: ms for name, ms in categories.items() if not name.startswith("idle")}
+    rest_share = 1 - ops.get("convolution", 0.0) / sum(ops.values())
+    network_ms, stack_ms = 1000 * times["network"], 1000 * times["stack"]
+    ceiling = stack_ms / (stack_ms * deployed_flops / stack_flops + rest_share * network_ms)
+    return (f"Against the {precision} conv stack of its FLOPs ({deployed_flops / 1e9:.2f} GFLOPs deployed, the stack "
+            f"{stack_flops / 1e9:.2f}; `benchmarks/latency.py`'s roofline), {calls} interleaved calls: "
+            f"{network_ms:.2f} vs {stack_ms:.2f} ms per call, so {stack_ms / network_ms:.2f} of the stack's images/s. "
+            f"Ops other than convolutions are {100 * rest_share:.0f} % of the op time above: if the convolutions "
+            f"ran at the stack's rate and the rest kept its time, the ratio would be at most {ceiling:.2f}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lsp-small", help="a shipped model's name or a .keras file")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", help="a shipped model's name or a .keras file (default: lsp-small)")
+    which.add_argument("--preset", help="an untrained preset with trained-like biases and BatchNorm statistics")
     parser.add_argument("--precisions", nargs="+", default=["float32", "bfloat16"], choices=("float32", "bfloat16"))
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 32])
     parser.add_argument("--runs", type=int, default=20, help="traced calls per precision and batch")
@@ -145,14 +186,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "serving_profile.md")
     args = parse_checked(parser, argv)
 
-    model = load_keras_model(args.model)
-    config = model_config(args.model)
-    if config is None:
-        raise SystemExit(f"{args.model} does not carry its config: give a model saved by repose_tf")
+    if args.preset is not None:
+        try:
+            config = get_config(args.preset)
+        except ValueError as e:
+            parser.error(str(e))
+        keras.utils.set_random_seed(0)
+        model = trained_like(build_model(config))
+        described = f"preset `{config.name}`, untrained, with trained-like biases and BatchNorm statistics"
+    else:
+        name = args.model or "lsp-small"
+        model = load_keras_model(name)
+        config = model_config(name)
+        if config is None:
+            raise SystemExit(f"{name} does not carry its config: give a model saved by repose_tf")
+        described = f"model `{name}` (preset `{config.name}`)"
     lines = ["# Where the served model spends its time", "",
              f"Written by `python benchmarks/serving_profile.py {shlex.join(sys.argv[1:] if argv is None else argv)}` "
-             f"on {datetime.date.today()}: {cpu_name()}, TensorFlow {tf.__version__}, model `{args.model}` "
-             f"(preset `{config.name}`).", "",
+             f"on {datetime.date.today()}: {cpu_name()}, TensorFlow {tf.__version__}, {described}.", "",
              "`serving_default` of the exported SavedModel (input checks, the frozen network, DARK decoding) on "
              f"random crops under the TensorFlow profiler, {args.runs} calls per row: self time per op type "
              "(`framework_op_stats`), summed over the executor's threads, per call.", ""]
@@ -174,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 plain_ms, inference_ms = form_comparison(model, config, precision, batch, args.runs)
                 lines += ["", f"The frozen network alone, per-keypoint layers (float32 exports) vs the inference form "
                               f"(bfloat16 exports): {plain_ms:.1f} vs "
-                              f"{inference_ms:.1f} ms per call (median of {args.runs} interleaved calls).", ""]
+                              f"{inference_ms:.1f} ms per call (median of {args.runs} interleaved calls).", "",
+                          against_the_stack(export.path, model, config, precision, categories, batch, args.runs), ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")

@@ -1,5 +1,5 @@
-"""``benchmarks/serving_profile.py``: a profile of a small export is read back, op types land in categories
-and the per-call times add up."""
+"""``benchmarks/serving_profile.py``: a profile of a small export is read back, op types land in categories,
+the per-call times add up, and the network is set against the conv stack of its FLOPs."""
 
 from __future__ import annotations
 
@@ -47,3 +47,18 @@ def test_profile_of_a_small_export(tmp_path: Path) -> None:
     assert abs(sum(shares) - 100) < 0.5, shares
     assert re.search(r"^\| convolution \| [\d.]+ \| [\d.]+ % \|$", text, re.M), text
     assert re.search(r"per-keypoint layers \(float32 exports\) vs the inference form \(bfloat16 exports\): [\d.]+ vs [\d.]+ ms", text), text
+    stack = re.search(r"float32 conv stack of its FLOPs .*: ([\d.]+) vs ([\d.]+) ms per call, so ([\d.]+) of the "
+                      r"stack's images/s\. Ops other than convolutions are (\d+) % .* at most ([\d.]+)\.", text)
+    assert stack, text
+    network_ms, stack_ms, ratio, rest, ceiling = map(float, stack.groups())
+    # The ratio of the unrounded times, which the printed ones round to 0.01 ms.
+    low, high = (stack_ms - 0.005) / (network_ms + 0.005), (stack_ms + 0.005) / (network_ms - 0.005)
+    assert low - 0.005 <= ratio <= high + 0.005
+    assert 0 < rest < 100 and ceiling > 0
+
+
+def test_an_unknown_preset_is_a_clear_error(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / "serving_profile.py"), "--preset", "huge",
+                          "--out", str(tmp_path / "profile.md")], capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 2 and "unknown preset 'huge'" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "profile.md").exists()
