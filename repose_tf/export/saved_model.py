@@ -25,7 +25,7 @@ when this CPU has bfloat16 instructions).  A bfloat16 export computes the networ
 (``build_model(config, inference=True)``: grouped convolutions, the kinematic updates in steps) in bfloat16
 (weights cast once, activations in bfloat16, heatmaps returned as float32); the signatures are the same.
 On a CPU with AVX512-BF16 it ran ``lsp-small`` 1.5x as fast as float32 (docs/deployment.md), on an AMX
-Xeon ``repose`` 2.0x at batch 1 and 2.3x at batch 32 (docs/performance-amx.md); a CPU without bfloat16
+Xeon ``repose`` 2.1x at batch 1 and 2.7x at batch 32 (docs/performance-amx.md); a CPU without bfloat16
 instructions emulates it slowly, so export it only for servers that have them.
 Its check allows bfloat16's rounding: heatmaps and scores within :data:`BF16_TOLERANCE`, and the
 keypoints the network finds (heatmap maximum at least :data:`BF16_KEYPOINT_MIN_SCORE`) within
