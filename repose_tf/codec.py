@@ -258,7 +258,7 @@ def _blurred_around(flat: tf.Tensor, x: tf.Tensor, y: tf.Tensor, height, width, 
     half = radius + reach
     taps = [math.exp(-(i * i) / (2.0 * sigma * sigma)) for i in range(-radius, radius + 1)]
     total = sum(taps)
-    # smooth[a, r]: weight of window row (or column) r - half in the smoothed value at a - reach.
+    # smooth[a + reach, r + half]: weight of the window's row (or column) at offset r in the smoothed value at a.
     smooth = tf.constant([[taps[r - a + radius] / total if abs(r - a) <= radius else 0.0
                            for r in range(-half, half + 1)] for a in range(-reach, reach + 1)], tf.float32)
     side = 2 * half + 1
