@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import repose_tf  # noqa: F401  (before TensorFlow: it turns TF's oneDNN kernels on)
@@ -44,11 +45,13 @@ from out_check import parse_checked
 
 from repose_tf.config import RePoseConfig, get_config
 from repose_tf.export.crops import CropOptions
-from repose_tf.export.saved_model import CROPS_SIGNATURE, export_saved_model
+from repose_tf.export.metadata import ExportMetadata
+from repose_tf.export.saved_model import CROPS_SIGNATURE, export_saved_model, freeze, inference_model
 from repose_tf.hardware import cpu_name
 from repose_tf.inference import load_keras_model
 from repose_tf.model.builder import build_model
 from repose_tf.model.complexity import graph_conv_flops, model_graph
+from repose_tf.model.convert import copy_weights
 from repose_tf.model.saving import model_config
 from repose_tf.train.strategy import dtype_policy
 
@@ -93,11 +96,10 @@ def op_self_times(log_dir: Path) -> dict[str, float]:
     return dict(times)
 
 
-def profile_run(export_dir: Path, size: int, batch: int, runs: int, log_dir: Path
+def profile_run(signature: Callable, size: int, batch: int, runs: int, log_dir: Path
                 ) -> tuple[dict[str, float], dict[str, float], float]:
     """(op ms per call per category, per op type, median wall ms per call) of ``runs`` profiled calls of
-    ``serving_default`` on random crops."""
-    signature = tf.saved_model.load(str(export_dir)).signatures[CROPS_SIGNATURE]
+    ``signature`` (a loaded export's ``serving_default``) on random crops."""
     crops = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)), tf.float32)
     for _ in range(3):
         signature(crops=crops)
@@ -115,54 +117,39 @@ def profile_run(export_dir: Path, size: int, batch: int, runs: int, log_dir: Pat
     return dict(per_category), per_op, 1000 * statistics.median(walls)
 
 
-def form_comparison(model: keras.Model, config: RePoseConfig, precision: str, batch: int, calls: int
-                     ) -> tuple[float, float]:
+def form_comparison(model: keras.Model, config: RePoseConfig, metadata: ExportMetadata, precision: str, batch: int,
+                    calls: int) -> tuple[float, float]:
     """Median ms per call of the frozen final-heatmap network in its per-keypoint form and in its inference
     form (``build_model(config, inference=True)``: grouped convolutions, the kinematic updates in steps),
     calls interleaved."""
-    from repose_tf.export.metadata import ExportMetadata
-    from repose_tf.export.saved_model import freeze, inference_model
-    from repose_tf.model.builder import build_model
-    from repose_tf.model.convert import copy_weights
-    from repose_tf.train.strategy import dtype_policy
-
-    metadata = ExportMetadata(config, CropOptions(config.input_size), "dark", "benchmark")
     with dtype_policy("float32" if precision == "float32" else "mixed_bfloat16"):
         plain, inference = build_model(config), build_model(config, inference=True)
     plain.set_weights(model.get_weights())
     copy_weights(model, inference, config)
-    forms = [freeze(inference_model(net, metadata)) for net in (plain, inference)]
-    crops = tf.constant(np.random.default_rng(0).uniform(0, 255, (batch, config.input_size, config.input_size, 3)),
-                        tf.float32)
-    times: list[list[float]] = [[], []]
-    for _ in range(calls + 2):
-        for form, spent in zip(forms, times):
-            start = time.perf_counter()
-            form(crops).numpy()
-            spent.append(time.perf_counter() - start)
-    plain_ms, inference_ms = (1000 * statistics.median(t[2:]) for t in times)
-    return plain_ms, inference_ms
+    forms = {name: freeze(inference_model(net, metadata)) for name, net in (("plain", plain), ("inference", inference))}
+    crops = np.random.default_rng(0).uniform(0, 255, (batch, config.input_size, config.input_size, 3))
+    times = time_forms({name: lambda b, form=form: form(tf.constant(b)).numpy() for name, form in forms.items()},
+                       crops.astype(np.float32), calls, warmup=2)
+    return 1000 * times["plain"], 1000 * times["inference"]
 
 
-def against_the_stack(export_dir: Path, model: keras.Model, config: RePoseConfig, precision: str,
-                      categories: dict[str, float], batch: int, calls: int) -> str:
-    """A paragraph: ``serving_default`` against the same-precision conv stack of the deployed network's
-    FLOPs (calls interleaved), and the images/s ratio's ceiling if the convolutions ran at the stack's rate
-    and the other ops kept their share of the profiled op time (``categories``)."""
-    from repose_tf.export.metadata import ExportMetadata
-    from repose_tf.export.saved_model import inference_model
-
-    metadata = ExportMetadata(config, CropOptions(config.input_size), "dark", "benchmark")
-    deployed_flops = graph_conv_flops(model_graph(inference_model(model, metadata)))
+def same_precision_stack(config: RePoseConfig, precision: str, deployed_flops: int) -> tuple[Callable, int]:
+    """``latency.py``'s roofline for ``deployed_flops``, trained-like, in ``precision``: (its traced forward, its
+    FLOPs)."""
     with dtype_policy("float32" if precision == "float32" else "mixed_bfloat16"):
         stack = trained_like(roofline_model(config.input_size, deployed_flops))
-    stack_flops = graph_conv_flops(model_graph(stack))
-    stack_fn = tf.function(lambda t: stack(t, training=False))
-    signature = tf.saved_model.load(str(export_dir)).signatures[CROPS_SIGNATURE]
-    crops = np.random.default_rng(0).uniform(0, 255, (batch, config.input_size, config.input_size, 3))
-    crops = crops.astype(np.float32)
+    return tf.function(lambda t: stack(t, training=False)), graph_conv_flops(model_graph(stack))
+
+
+def against_the_stack(signature: Callable, stack: Callable, flops: tuple[int, int], precision: str,
+                      categories: dict[str, float], size: int, batch: int, calls: int) -> str:
+    """A paragraph: ``signature`` (``serving_default``) against ``stack`` (:func:`same_precision_stack`; ``flops``
+    = (deployed network's, stack's)), calls interleaved, and the images/s ratio's ceiling if the convolutions
+    ran at the stack's rate and the other ops kept their share of the profiled op time (``categories``)."""
+    deployed_flops, stack_flops = flops
+    crops = np.random.default_rng(0).uniform(0, 255, (batch, size, size, 3)).astype(np.float32)
     times = time_forms({"network": lambda b: signature(crops=tf.constant(b)),
-                        "stack": lambda b: stack_fn(tf.constant(b)).numpy()}, crops, calls, warmup=2)
+                        "stack": lambda b: stack(tf.constant(b)).numpy()}, crops, calls, warmup=2)
     ops = {name: ms for name, ms in categories.items() if not name.startswith("idle")}
     rest_share = 1 - ops.get("convolution", 0.0) / sum(ops.values())
     network_ms, stack_ms = 1000 * times["network"], 1000 * times["stack"]
@@ -207,12 +194,16 @@ def main(argv: list[str] | None = None) -> int:
              "`serving_default` of the exported SavedModel (input checks, the frozen network, DARK decoding) on "
              f"random crops under the TensorFlow profiler, {args.runs} calls per row: self time per op type "
              "(`framework_op_stats`), summed over the executor's threads, per call.", ""]
+    metadata = ExportMetadata(config, CropOptions(config.input_size), "dark", "benchmark")
+    deployed_flops = graph_conv_flops(model_graph(inference_model(model, metadata)))
     with tempfile.TemporaryDirectory() as tmp:
         for precision in args.precisions:
             export = export_saved_model(model, Path(tmp) / precision, config=config, precision=precision)
+            signature = tf.saved_model.load(str(export.path)).signatures[CROPS_SIGNATURE]
+            stack, stack_flops = same_precision_stack(config, precision, deployed_flops)
             for batch in args.batches:
                 log_dir = Path(tmp) / f"profile-{precision}-{batch}"
-                categories, ops, wall = profile_run(export.path, config.input_size, batch, args.runs, log_dir)
+                categories, ops, wall = profile_run(signature, config.input_size, batch, args.runs, log_dir)
                 total = sum(categories.values())
                 print(f"{precision}, batch {batch}: {wall:.1f} ms per call", flush=True)
                 lines += [f"## {precision}, batch {batch}: {wall:.1f} ms per call (median)", "",
@@ -222,11 +213,12 @@ def main(argv: list[str] | None = None) -> int:
                 lines += ["", "| op type | thread ms per call | share |", "|---|---:|---:|"]
                 lines += [f"| `{name}` | {ms:.2f} | {100 * ms / total:.1f} % |"
                           for name, ms in sorted(ops.items(), key=lambda kv: -kv[1])[:args.top]]
-                plain_ms, inference_ms = form_comparison(model, config, precision, batch, args.runs)
+                plain_ms, inference_ms = form_comparison(model, config, metadata, precision, batch, args.runs)
                 lines += ["", f"The frozen network alone, per-keypoint layers (float32 exports) vs the inference form "
                               f"(bfloat16 exports): {plain_ms:.1f} vs "
                               f"{inference_ms:.1f} ms per call (median of {args.runs} interleaved calls).", "",
-                          against_the_stack(export.path, model, config, precision, categories, batch, args.runs), ""]
+                          against_the_stack(signature, stack, (deployed_flops, stack_flops), precision, categories,
+                                            config.input_size, batch, args.runs), ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print(f"wrote {args.out}")
